@@ -1,0 +1,296 @@
+"""Frozen configuration dataclasses and their strict (de)serialisation.
+
+Every config is a frozen dataclass with a docstring per field. Loading from a dict, YAML or
+TOML rejects unknown keys with the dotted key path and the allowed names, so a typo in a config
+file is an error and never a silently ignored setting. The resolved config travels with every
+artifact (prepared cache, checkpoint, exported voice) as a plain dict from :func:`to_dict`.
+
+This module is pure Python (no torch): the runtime and the data tools import it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import sys
+import types
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+T = TypeVar("T")
+
+
+class ConfigError(ValueError):
+    """A config file or dict does not match the dataclass it should fill."""
+
+
+@dataclasses.dataclass(frozen=True)
+class AudioConfig:
+    """Waveform and log-mel feature parameters, shared by training, vocoder and runtime."""
+
+    sample_rate: int = 16000
+    """Sample rate in Hz that every waveform is resampled to."""
+    n_fft: int = 1024
+    """FFT size of the STFT."""
+    hop_length: int = 256
+    """Samples between frames; one mel frame covers exactly ``hop_length`` samples."""
+    win_length: int = 1024
+    """Hann window length (<= n_fft)."""
+    n_mels: int = 80
+    """Number of mel bands."""
+    f_min: float = 0.0
+    """Lowest mel band edge in Hz."""
+    f_max: float = 8000.0
+    """Highest mel band edge in Hz (<= sample_rate / 2)."""
+    log_floor: float = 1e-5
+    """Magnitudes are clamped to this value before the natural log."""
+
+    def __post_init__(self) -> None:
+        if self.sample_rate <= 0:
+            raise ConfigError(f"audio.sample_rate must be positive, got {self.sample_rate}")
+        if not 0 < self.win_length <= self.n_fft:
+            raise ConfigError(
+                f"audio.win_length must be in (0, n_fft={self.n_fft}], got {self.win_length}"
+            )
+        if not 0 < self.hop_length <= self.win_length:
+            raise ConfigError(
+                f"audio.hop_length must be in (0, win_length={self.win_length}], "
+                f"got {self.hop_length}"
+            )
+        if (self.n_fft - self.hop_length) % 2:
+            raise ConfigError(
+                "audio.n_fft - audio.hop_length must be even so frames stay centred on hops, "
+                f"got n_fft={self.n_fft}, hop_length={self.hop_length}"
+            )
+        if not 0 <= self.f_min < self.f_max <= self.sample_rate / 2:
+            raise ConfigError(
+                f"audio needs 0 <= f_min < f_max <= sample_rate/2, got f_min={self.f_min}, "
+                f"f_max={self.f_max}, sample_rate={self.sample_rate}"
+            )
+        if self.n_mels <= 0:
+            raise ConfigError(f"audio.n_mels must be positive, got {self.n_mels}")
+        if self.log_floor <= 0:
+            raise ConfigError(f"audio.log_floor must be positive, got {self.log_floor}")
+
+
+AUDIO_PRESETS: dict[str, AudioConfig] = {
+    # 16 kHz: the default voice's rate (flite teachers render at 16 kHz).
+    "16k": AudioConfig(
+        sample_rate=16000,
+        n_fft=1024,
+        hop_length=256,
+        win_length=1024,
+        n_mels=80,
+        f_min=0.0,
+        f_max=8000.0,
+    ),
+    # 22.05 kHz: LJSpeech and the HiFi-GAN / Matcha-TTS convention.
+    "22k": AudioConfig(
+        sample_rate=22050,
+        n_fft=1024,
+        hop_length=256,
+        win_length=1024,
+        n_mels=80,
+        f_min=0.0,
+        f_max=8000.0,
+    ),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class TextConfig:
+    """How text becomes token ids. Saved with every model, so runtime and training agree."""
+
+    phonemizer: str = "espeak"
+    """Backend name: ``espeak`` (espeak-ng via espeakng-loader) or ``grapheme`` (characters)."""
+    language: str = "en-us"
+    """Language code for the backend (an espeak voice name: ``en-us``, ``en-gb``, ``de``)."""
+    normalize: bool = True
+    """Run the English text normaliser (numbers, abbreviations, symbols) before G2P."""
+    intersperse_blank: bool = True
+    """Insert a blank token between symbols (Glow-TTS / Matcha), which eases alignment search."""
+    symbols_version: str = "1"
+    """Version of the symbol table; see ``flowaudio.text.symbols``."""
+
+
+@dataclasses.dataclass(frozen=True)
+class DataConfig:
+    """Corpus preparation settings (``flowaudio prepare``)."""
+
+    audio: AudioConfig = dataclasses.field(default_factory=AudioConfig)
+    text: TextConfig = dataclasses.field(default_factory=TextConfig)
+    min_seconds: float = 0.5
+    """Clips shorter than this are skipped (reported with the reason)."""
+    max_seconds: float = 20.0
+    """Clips longer than this are skipped (reported with the reason)."""
+    val_fraction: float = 0.02
+    """Fraction of each speaker's utterances held out for validation (at least one per speaker
+    that has two or more)."""
+    max_val_per_speaker: int = 20
+    """Upper bound on validation utterances per speaker."""
+    seed: int = 1234
+    """Seed of the train/validation split."""
+
+    def __post_init__(self) -> None:
+        if not 0 < self.min_seconds < self.max_seconds:
+            raise ConfigError(
+                "data needs 0 < min_seconds < max_seconds, got "
+                f"min_seconds={self.min_seconds}, max_seconds={self.max_seconds}"
+            )
+        if not 0 <= self.val_fraction < 1:
+            raise ConfigError(f"data.val_fraction must be in [0, 1), got {self.val_fraction}")
+
+
+# --------------------------------------------------------------------------------------------
+# (de)serialisation
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """Plain, JSON-serialisable dict of a config dataclass (nested dataclasses included)."""
+    if not dataclasses.is_dataclass(cfg) or isinstance(cfg, type):
+        raise TypeError(f"to_dict expects a dataclass instance, got {type(cfg).__name__}")
+    return dataclasses.asdict(cfg)
+
+
+def from_dict(cls: type[T], data: Mapping[str, Any], *, where: str = "") -> T:
+    """Build ``cls`` from ``data``; unknown keys and wrong types raise :class:`ConfigError`.
+
+    Args:
+        cls: a (frozen) dataclass type; nested dataclass fields are filled recursively.
+        data: mapping of field name to value; missing keys take the field default.
+        where: dotted prefix used in error messages (e.g. ``"model.encoder"``).
+    """
+    if not dataclasses.is_dataclass(cls):
+        raise TypeError(f"from_dict expects a dataclass type, got {cls!r}")
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where or cls.__name__}: expected a table/mapping, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(data) - set(fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown key(s) {', '.join(_path(where, k) for k in unknown)}; "
+            f"allowed keys for {where or cls.__name__}: {', '.join(sorted(fields))}"
+        )
+    kwargs: dict[str, Any] = {}
+    for name, value in data.items():
+        kwargs[name] = _coerce(hints[name], value, _path(where, name))
+    try:
+        return cls(**kwargs)
+    except ConfigError:
+        raise
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{where or cls.__name__}: {exc}") from exc
+
+
+def _path(prefix: str, key: str) -> str:
+    return f"{prefix}.{key}" if prefix else key
+
+
+def _coerce(tp: Any, value: Any, where: str) -> Any:
+    """Check ``value`` against the annotation ``tp`` (the subset our configs use)."""
+    origin = typing.get_origin(tp)
+    if dataclasses.is_dataclass(tp):
+        return from_dict(tp, value, where=where)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if value is None and type(None) in args:
+            return None
+        for arg in args:
+            if arg is type(None):
+                continue
+            try:
+                return _coerce(arg, value, where)
+            except ConfigError:
+                continue
+        raise ConfigError(f"{where}: {value!r} matches none of {tp}")
+    if origin is typing.Literal:
+        allowed = typing.get_args(tp)
+        if value not in allowed:
+            raise ConfigError(f"{where}: {value!r} is not one of {allowed}")
+        return value
+    if origin in (tuple, list):
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where}: expected a list, got {value!r}")
+        args = typing.get_args(tp)
+        if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+            return tuple(_coerce(args[0], v, f"{where}[{i}]") for i, v in enumerate(value))
+        if origin is tuple and args:
+            if len(args) != len(value):
+                raise ConfigError(f"{where}: expected {len(args)} items, got {len(value)}")
+            pairs = enumerate(zip(args, value, strict=True))
+            return tuple(_coerce(a, v, f"{where}[{i}]") for i, (a, v) in pairs)
+        item = args[0] if args else Any
+        return [_coerce(item, v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if tp is Any:
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true/false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where}: expected an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where}: expected a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where}: expected a string, got {value!r}")
+        return value
+    raise ConfigError(f"{where}: unsupported config type {tp!r}")  # pragma: no cover
+
+
+def read_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a ``.yaml``/``.yml``/``.toml``/``.json`` file into a dict (no interpretation)."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".yaml", ".yml"):
+            import yaml
+
+            data = yaml.safe_load(text) or {}
+        elif suffix == ".toml":
+            data = tomllib.loads(text)
+        elif suffix == ".json":
+            data = json.loads(text)
+        else:
+            raise ConfigError(f"{path}: unknown config format {suffix!r}; use .yaml/.toml/.json")
+    except ConfigError:
+        raise
+    except Exception as exc:  # yaml/toml/json parse errors differ by library
+        raise ConfigError(f"{path}: cannot parse: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: top level must be a table/mapping, got {type(data).__name__}")
+    return data
+
+
+def load_config(
+    cls: type[T],
+    source: str | Path | Mapping[str, Any] | None,
+    presets: Mapping[str, T] | None = None,
+) -> T:
+    """Resolve a config from a preset name, a file path, a dict, or None (the defaults)."""
+    if source is None:
+        return cls()
+    if isinstance(source, Mapping):
+        return from_dict(cls, source)
+    if presets is not None and str(source) in presets:
+        return presets[str(source)]
+    path = Path(source)
+    if not path.exists():
+        names = ", ".join(sorted(presets)) if presets else "none"
+        raise ConfigError(f"{source!r} is neither a config file nor a preset (presets: {names})")
+    return from_dict(cls, read_config_file(path), where="")
