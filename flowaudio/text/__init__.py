@@ -1,0 +1,1 @@
+"""Text frontend: normalisation, phonemisation (pluggable backends), symbols. Pure Python."""
