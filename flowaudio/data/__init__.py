@@ -1,0 +1,1 @@
+"""Data: manifests, datasets, collation, length bucketing and the teacher-voice corpus builder."""

@@ -1,0 +1,197 @@
+"""Dataset manifests: the LJSpeech layout and a generic multi-speaker CSV.
+
+Both readers return :class:`Utterance` records plus a list of :class:`ManifestProblem` for the
+lines they could not use, so a malformed line is reported (file and line number) and skipped,
+never fatal. Audio files are not opened here; ``flowaudio prepare`` does that.
+
+Layouts:
+
+- ``ljspeech``: ``DIR/metadata.csv`` with ``id|text|normalized text`` per line (no header) and
+  ``DIR/wavs/<id>.wav``. The raw text column is used so that training sees the same
+  normaliser as synthesis; the normalised column is used only when the raw one is empty.
+  One speaker, named after the directory (override with ``speaker=``).
+- ``csv``: ``audio_path|speaker|text`` per line, optional header line with exactly those names;
+  ``audio_path`` is relative to the CSV's directory (or absolute). Either a CSV file or a
+  directory holding ``metadata.csv``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+CSV_HEADER = ("audio_path", "speaker", "text")
+
+
+class DatasetFormat(str, Enum):
+    AUTO = "auto"
+    LJSPEECH = "ljspeech"
+    CSV = "csv"
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """One line of a manifest.
+
+    Attributes:
+        id: unique, filesystem-safe name of the utterance.
+        audio_path: absolute path of the audio file (not checked here).
+        speaker: speaker name.
+        text: the text as written in the manifest.
+    """
+
+    id: str
+    audio_path: Path
+    speaker: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ManifestProblem:
+    """A manifest line that was skipped, with where and why."""
+
+    source: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """Utterances of a dataset and the lines that could not be read."""
+
+    format: DatasetFormat
+    root: Path
+    utterances: tuple[Utterance, ...]
+    problems: tuple[ManifestProblem, ...]
+
+    @property
+    def speakers(self) -> tuple[str, ...]:
+        return tuple(sorted({u.speaker for u in self.utterances}))
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]+")
+
+
+def safe_id(name: str) -> str:
+    """A filesystem-safe id (``a/b c.wav`` -> ``a_b_c.wav``); never empty."""
+    cleaned = _UNSAFE.sub("_", name).strip("._")
+    return cleaned or "utt"
+
+
+def detect_format(path: str | Path) -> DatasetFormat:
+    """Guess the layout of ``path`` (a directory or a CSV file)."""
+    path = Path(path)
+    if path.is_file():
+        return DatasetFormat.CSV
+    metadata = path / "metadata.csv"
+    if not metadata.is_file():
+        raise FileNotFoundError(
+            f"{path}: no metadata.csv found; expected the LJSpeech layout (metadata.csv + wavs/) "
+            "or a multi-speaker CSV (audio_path|speaker|text)"
+        )
+    with metadata.open(encoding="utf-8", errors="replace") as fh:
+        first = fh.readline().rstrip("\r\n")
+    if tuple(f.strip() for f in first.split("|")) == CSV_HEADER:
+        return DatasetFormat.CSV
+    fields = first.split("|")
+    if len(fields) == 3 and Path(fields[0]).suffix.lower() in _AUDIO_SUFFIXES:
+        return DatasetFormat.CSV
+    if (path / "wavs").is_dir() and len(fields) in (2, 3):
+        return DatasetFormat.LJSPEECH
+    raise ValueError(
+        f"{metadata}: cannot tell the layout from its first line {first[:80]!r}; "
+        "pass --format ljspeech or --format csv"
+    )
+
+
+_AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".au", ".opus"}
+
+
+def read_manifest(
+    path: str | Path, fmt: DatasetFormat | str = DatasetFormat.AUTO, speaker: str | None = None
+) -> Manifest:
+    """Read the dataset at ``path`` in layout ``fmt`` (``auto`` detects it)."""
+    fmt = DatasetFormat(fmt)
+    path = Path(path).resolve()
+    if not path.exists():
+        raise FileNotFoundError(f"dataset not found: {path}")
+    if fmt is DatasetFormat.AUTO:
+        fmt = detect_format(path)
+    if fmt is DatasetFormat.LJSPEECH:
+        return read_ljspeech(path, speaker=speaker)
+    return read_csv(path)
+
+
+def read_ljspeech(root: str | Path, speaker: str | None = None) -> Manifest:
+    """Read an LJSpeech-layout directory (``metadata.csv`` + ``wavs/``)."""
+    root = Path(root).resolve()
+    metadata = root / "metadata.csv"
+    if not metadata.is_file():
+        raise FileNotFoundError(f"{root}: LJSpeech layout needs {metadata}")
+    spk = speaker or safe_id(root.name)
+    utts: list[Utterance] = []
+    problems: list[ManifestProblem] = []
+    seen: set[str] = set()
+    for lineno, line in _lines(metadata):
+        where = f"{metadata}:{lineno}"
+        fields = line.split("|")
+        if len(fields) < 2:
+            problems.append(ManifestProblem(where, f"expected 'id|text[|normalized]', got {line!r}"))
+            continue
+        name = fields[0].strip()
+        text = fields[1].strip() or (fields[2].strip() if len(fields) > 2 else "")
+        uid = safe_id(name)
+        if not name or uid in seen:
+            problems.append(ManifestProblem(where, f"missing or duplicate id {name!r}"))
+            continue
+        seen.add(uid)
+        audio = root / "wavs" / (name if Path(name).suffix else f"{name}.wav")
+        utts.append(Utterance(uid, audio, spk, text))
+    return Manifest(DatasetFormat.LJSPEECH, root, tuple(utts), tuple(problems))
+
+
+def read_csv(path: str | Path) -> Manifest:
+    """Read a multi-speaker ``audio_path|speaker|text`` CSV (a file, or a dir with metadata.csv)."""
+    path = Path(path).resolve()
+    csv_path = path / "metadata.csv" if path.is_dir() else path
+    if not csv_path.is_file():
+        raise FileNotFoundError(f"multi-speaker CSV not found: {csv_path}")
+    base = csv_path.parent
+    utts: list[Utterance] = []
+    problems: list[ManifestProblem] = []
+    seen: dict[str, int] = {}
+    for lineno, line in _lines(csv_path):
+        where = f"{csv_path}:{lineno}"
+        fields = line.split("|")
+        if lineno == 1 and tuple(f.strip() for f in fields) == CSV_HEADER:
+            continue
+        if len(fields) != 3:
+            problems.append(
+                ManifestProblem(where, f"expected 'audio_path|speaker|text', got {line[:120]!r}")
+            )
+            continue
+        rel, spk, text = (f.strip() for f in fields)
+        if not rel or not spk:
+            problems.append(ManifestProblem(where, "empty audio_path or speaker"))
+            continue
+        audio = Path(rel) if Path(rel).is_absolute() else base / rel
+        # Different speakers often reuse file names (001.wav), so the speaker is part of the id.
+        stem = Path(rel).stem
+        uid = safe_id(stem if stem.startswith(spk) else f"{spk}_{stem}")
+        if uid in seen:
+            seen[uid] += 1
+            uid = f"{uid}-{seen[uid]}"
+        else:
+            seen[uid] = 0
+        utts.append(Utterance(uid, audio.resolve(), safe_id(spk), text))
+    return Manifest(DatasetFormat.CSV, base, tuple(utts), tuple(problems))
+
+
+def _lines(path: Path):
+    """(line number, line) for non-blank lines; undecodable bytes become U+FFFD, not a crash."""
+    with path.open(encoding="utf-8", errors="replace") as fh:
+        for lineno, raw in enumerate(fh, start=1):
+            line = raw.rstrip("\r\n")
+            if line.strip():
+                yield lineno, line
