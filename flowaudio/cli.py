@@ -1,0 +1,253 @@
+"""The ``flowaudio`` command: thin argparse layers over the library.
+
+Heavy imports (torch, the corpus engines, the data pipeline) happen inside each command, so
+``flowaudio --help`` and the runtime commands stay fast and torch-free.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import textwrap
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from flowaudio.version import __version__
+
+logger = logging.getLogger("flowaudio")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
+    """Keeps the hand-written examples in epilogs and shows defaults."""
+
+
+def _add(
+    sub: argparse._SubParsersAction,
+    name: str,
+    help_text: str,
+    example: str,
+    func: Callable[[argparse.Namespace], int],
+) -> argparse.ArgumentParser:
+    parser = sub.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog="example:\n" + textwrap.indent(textwrap.dedent(example).strip(), "  "),
+        formatter_class=_Formatter,
+    )
+    parser.set_defaults(func=func)
+    return parser
+
+
+# ---------------------------------------------------------------------------------------------
+# phonemize
+
+
+def _cmd_phonemize(args: argparse.Namespace) -> int:
+    from flowaudio.config import TextConfig
+    from flowaudio.text.frontend import TextFrontend
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    frontend = TextFrontend(
+        TextConfig(phonemizer=args.backend, language=args.language, normalize=not args.no_normalize)
+    )
+    sentences = frontend.sentences(text)
+    if not sentences:
+        raise ValueError(f"no pronounceable text in {text[:60]!r}")
+    rows = []
+    for sentence in sentences:
+        tok = frontend.encode_normalized(sentence)
+        rows.append({"text": tok.text, "phonemes": tok.phonemes, "ids": list(tok.ids)})
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    for row in rows:
+        print(f"text:     {row['text']}")
+        print(f"phonemes: {row['phonemes']}")
+        if args.ids:
+            print(f"ids:      {' '.join(map(str, row['ids']))}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# prepare
+
+
+def _cmd_prepare(args: argparse.Namespace) -> int:
+    from flowaudio.config import DataConfig, load_config
+    from flowaudio.data.prepare import DATA_PRESETS, prepare_dataset
+
+    config = load_config(DataConfig, args.config, DATA_PRESETS)
+    summary = prepare_dataset(
+        args.data_dir,
+        args.out,
+        config,
+        fmt=args.format,
+        workers=args.workers,
+        progress=not args.quiet,
+        overwrite=args.overwrite,
+    )
+    print(
+        f"cache {summary.cache_dir}: {summary.n_items} utterances "
+        f"({summary.n_train} train / {summary.n_val} val), {summary.hours:.2f} h, "
+        f"speakers: {', '.join(summary.speakers)}; {summary.n_skipped} skipped "
+        f"(listed in {Path(summary.cache_dir) / 'report.tsv'}); "
+        f"{summary.elapsed_seconds:.1f} s"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# corpus build
+
+
+def _cmd_corpus_build(args: argparse.Namespace) -> int:
+    from flowaudio.data.corpus import DEFAULT_VOICE_RECIPE, build_corpus
+
+    recipe = DEFAULT_VOICE_RECIPE
+    voices = args.voices.split(",") if args.voices else list(recipe.voices)
+    summary = build_corpus(
+        Path(args.out),
+        voices=[v.strip() for v in voices if v.strip()],
+        sentences=args.sentences or recipe.sentences,
+        per_voice=args.per_voice if args.per_voice is not None else recipe.per_voice,
+        heldout=args.heldout if args.heldout is not None else recipe.heldout,
+        seed=args.seed if args.seed is not None else recipe.seed,
+        workers=args.workers,
+        progress=not args.quiet,
+    )
+    hours = summary.total_seconds / 3600
+    print(
+        f"corpus {summary.out_dir}: {summary.n_train} training + {summary.n_heldout} held-out "
+        f"clips, {hours:.2f} h, voices: {', '.join(summary.voices)}; "
+        f"{len(summary.failed)} failed; {summary.elapsed_seconds:.1f} s"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="flowaudio",
+        description="flowaudio: flow-matching text-to-speech (train in PyTorch, run on ONNX).",
+        epilog=textwrap.dedent(
+            """\
+            examples:
+              flowaudio phonemize "Dr. Smith paid $3.50 at 3:45 pm."
+              flowaudio corpus build --out corpus --voices flite:slt,flite:rms --per-voice 100
+              flowaudio prepare corpus --out cache
+            Run `flowaudio COMMAND --help` for each command's options."""
+        ),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"flowaudio {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = _add(
+        sub,
+        "phonemize",
+        "Print the normalised text and the phonemes of TEXT (a frontend debugging aid).",
+        """
+        flowaudio phonemize "Dr. Smith paid $3.50 at 3:45 pm on Dec. 5th, 2024."
+        echo "Hello world." | flowaudio phonemize - --ids
+        """,
+        _cmd_phonemize,
+    )
+    p.add_argument("text", help="text to phonemize, or - to read standard input")
+    p.add_argument("--backend", default="espeak", help="phonemizer backend: espeak or grapheme")
+    p.add_argument("--language", default="en-us", help="language code (espeak voice name)")
+    p.add_argument("--no-normalize", action="store_true", help="skip the text normaliser")
+    p.add_argument("--ids", action="store_true", help="also print the model input ids")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+    p = _add(
+        sub,
+        "prepare",
+        "Phonemise a dataset and compute its mel features into a training cache "
+        "(resumable; bad files are skipped and listed in CACHE/report.tsv).",
+        """
+        flowaudio prepare LJSpeech-1.1 --out cache/lj --config 22k
+        flowaudio prepare corpus --out cache/corpus --workers 2
+        """,
+        _cmd_prepare,
+    )
+    p.add_argument("data_dir", help="dataset: LJSpeech layout dir, or multi-speaker CSV (dir/file)")
+    p.add_argument("--out", required=True, help="cache directory to write")
+    p.add_argument(
+        "--config",
+        default="16k",
+        help="data config: preset (16k, 22k) or a YAML/TOML file of DataConfig fields",
+    )
+    p.add_argument(
+        "--format", default="auto", choices=["auto", "ljspeech", "csv"], help="dataset layout"
+    )
+    p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
+    p.add_argument("--overwrite", action="store_true", help="redo a cache made with another config")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    corpus = sub.add_parser(
+        "corpus",
+        help="Build a multi-speaker corpus from teacher voices (flite, espeak-ng).",
+        description="Corpus tools.",
+        formatter_class=_Formatter,
+    )
+    corpus_sub = corpus.add_subparsers(dest="corpus_command", metavar="COMMAND", required=True)
+    p = _add(
+        corpus_sub,
+        "build",
+        "Render sentences with teacher TTS engines into a multi-speaker corpus "
+        "(audio_path|speaker|text CSV + wavs/), with a held-out split shared by all voices. "
+        "Without --voices/--per-voice this builds the default-voice recipe.",
+        """
+        flowaudio corpus build --out corpus --voices flite:slt,flite:rms,flite:awb,flite:kal16 \\
+            --sentences fortunes --per-voice 1000 --seed 1234
+        flowaudio corpus build --out tiny --voices flite:slt,espeak:en-us+f3 \\
+            --sentences my_sentences.txt --per-voice 12 --heldout 4
+        """,
+        _cmd_corpus_build,
+    )
+    p.add_argument("--out", required=True, help="output directory")
+    p.add_argument(
+        "--voices", default=None, help="comma-separated ENGINE:VOICE list (flite:slt, espeak:en-us)"
+    )
+    p.add_argument(
+        "--sentences", default=None, help="'fortunes' (Debian package) or a UTF-8 text file"
+    )
+    p.add_argument("--per-voice", type=int, default=None, help="training clips per voice")
+    p.add_argument("--heldout", type=int, default=None, help="held-out sentences (all voices)")
+    p.add_argument("--seed", type=int, default=None, help="sentence selection seed")
+    p.add_argument("--workers", type=int, default=None, help="parallel renders (default: cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        logger.error("interrupted")
+        return 130
+    except (ValueError, FileNotFoundError, RuntimeError) as exc:
+        # User-facing errors carry their own fix; a traceback would only hide it.
+        logger.debug("command failed", exc_info=True)
+        print(f"flowaudio {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
