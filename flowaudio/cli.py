@@ -128,6 +128,24 @@ def _cmd_corpus_build(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# train
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from flowaudio.train.acoustic import train_acoustic
+
+    trainer = train_acoustic(
+        args.data,
+        args.out,
+        config=args.config,
+        max_steps=args.max_steps,
+        progress=not args.quiet,
+    )
+    print(f"run {args.out}: step {trainer.step}; checkpoints in {Path(args.out) / 'checkpoints'}")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -222,6 +240,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--heldout", type=int, default=None, help="held-out sentences (all voices)")
     p.add_argument("--seed", type=int, default=None, help="sentence selection seed")
     p.add_argument("--workers", type=int, default=None, help="parallel renders (default: cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = _add(
+        sub,
+        "train",
+        "Train the flow-matching acoustic model on a prepared cache. Re-running the same "
+        "command resumes from the last checkpoint in RUN_DIR (Ctrl-C saves first). Runs on "
+        "several GPUs (or CPU processes) under torchrun.",
+        """
+        flowaudio train --config small --data cache/corpus --out runs/acoustic
+        flowaudio train --data cache/corpus --out runs/acoustic --max-steps 200000   # resume
+        torchrun --nproc_per_node 4 -m flowaudio train --config base --data cache/lj --out runs/lj
+        """,
+        _cmd_train,
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        help="preset (tiny, small, base) or YAML/TOML file with model: and train: sections "
+        "(default: small for a new run, the stored config when resuming)",
+    )
+    p.add_argument("--data", required=True, help="cache directory from `flowaudio prepare`")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, logs)")
+    p.add_argument("--max-steps", type=int, default=None, help="override train.max_steps")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 

@@ -1,0 +1,210 @@
+"""Training the acoustic model (``flowaudio train``): FlowTTS losses inside the generic loop."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from flowaudio.config import to_dict
+from flowaudio.data.dataset import Batch, CacheInfo, TTSDataset, collate
+from flowaudio.models.config import TTS_PRESETS, TTSConfig
+from flowaudio.models.tts import FlowTTS
+from flowaudio.train.config import TrainConfig
+from flowaudio.train.loop import StepContext, Trainer, TrainTask
+from flowaudio.train.run import resolve_run_config, write_run_config
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AcousticRunConfig:
+    """Everything ``flowaudio train`` needs besides the data: model sizes and training."""
+
+    model: TTSConfig = dataclasses.field(default_factory=TTSConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+
+ACOUSTIC_PRESETS: dict[str, AcousticRunConfig] = {
+    # Unit tests and smoke runs: learns a tiny corpus in a few hundred CPU steps.
+    "tiny": AcousticRunConfig(
+        model=TTS_PRESETS["tiny"],
+        train=TrainConfig(
+            max_steps=300,
+            max_frames=4000,
+            lr=2e-3,
+            warmup_steps=20,
+            checkpoint_every=100,
+            val_every=100,
+            log_every=10,
+            ema_decay=0.99,
+        ),
+    ),
+    # The default voice's size (5-10M parameters).
+    "small": AcousticRunConfig(
+        model=TTS_PRESETS["small"],
+        train=TrainConfig(
+            max_steps=100_000,
+            max_frames=12_000,
+            lr=5e-4,
+            warmup_steps=1000,
+            checkpoint_every=1000,
+            val_every=1000,
+            log_every=50,
+        ),
+    ),
+    "base": AcousticRunConfig(
+        model=TTS_PRESETS["base"],
+        train=TrainConfig(max_steps=300_000, max_frames=16_000, lr=2e-4, warmup_steps=2000),
+    ),
+}
+
+
+class AcousticTask(TrainTask):
+    """FlowTTS on a prepared cache."""
+
+    name = "acoustic"
+    ema_module = "model"
+
+    def __init__(self, cfg: AcousticRunConfig, cache_dir: str | Path):
+        self.cfg = cfg
+        self.cache_dir = Path(cache_dir)
+        self.info = CacheInfo.load(cache_dir)
+        if cfg.model.n_mels != self.info.config.audio.n_mels:
+            raise ValueError(
+                f"model.n_mels={cfg.model.n_mels} but the cache has "
+                f"{self.info.config.audio.n_mels} mel bands; prepare the data with the same "
+                "n_mels or change the model config"
+            )
+        if cfg.model.speaker.n_speakers != len(self.info.speakers):
+            raise ValueError(
+                f"model.speaker.n_speakers={cfg.model.speaker.n_speakers} but the cache has "
+                f"{len(self.info.speakers)} speakers ({', '.join(self.info.speakers)})"
+            )
+        # Initial weights depend on the run's seed only, never on what ran before in-process.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(cfg.train.seed)
+            self.model = FlowTTS(cfg.model, n_vocab=len(self.info.symbols))
+        stats = self.info.stats
+        self.model.set_normalization(float(stats["mel_mean"]), float(stats["mel_std"]))
+        self._log_floor = float(np.log(self.info.config.audio.log_floor))
+
+    def modules(self) -> dict[str, nn.Module]:
+        return {"model": self.model}
+
+    def train_dataset(self) -> TTSDataset:
+        return TTSDataset(self.cache_dir, "train")
+
+    def val_dataset(self) -> TTSDataset | None:
+        val = TTSDataset(self.cache_dir, "val")
+        return val if len(val) else None
+
+    def collate(self, items: list[Any]) -> Batch:
+        return collate(items, pad_value=self._log_floor)
+
+    def train_step(self, step: int, batch: Batch, ctx: StepContext) -> dict[str, float]:
+        losses = ctx.call("model", "loss", batch)
+        ctx.optimize("model", losses.total)
+        return {
+            "loss": float(losses.total.detach()),
+            "flow": float(losses.flow.detach()),
+            "prior": float(losses.prior.detach()),
+            "duration": float(losses.duration.detach()),
+        }
+
+    def validate(self, modules: dict[str, nn.Module], batches: Iterator[Batch]) -> dict[str, float]:
+        model = modules["model"]
+        # A fixed generator: validation losses of two checkpoints compare like with like.
+        gen = torch.Generator(device=next(model.parameters()).device).manual_seed(0)
+        sums: dict[str, float] = {"loss": 0.0, "flow": 0.0, "prior": 0.0, "duration": 0.0}
+        n = 0
+        for batch in batches:
+            losses = model.loss(batch, generator=gen)
+            sums["loss"] += float(losses.total)
+            sums["flow"] += float(losses.flow)
+            sums["prior"] += float(losses.prior)
+            sums["duration"] += float(losses.duration)
+            n += 1
+        return {k: v / max(n, 1) for k, v in sums.items()}
+
+    def log_samples(
+        self, modules: dict[str, nn.Module], dataset: Any, writer: Any, step: int, n: int
+    ) -> None:
+        from flowaudio.runtime.griffinlim import griffin_lim
+
+        model = modules["model"]
+        device = next(model.parameters()).device
+        audio_cfg = self.info.config.audio
+        for i in range(min(n, len(dataset))):
+            batch = collate([dataset[i]], pad_value=self._log_floor).to(device)
+            out = model.synthesize(batch.ids, batch.id_lengths, batch.speakers, steps=8, seed=i)
+            mel = out.mel[0, :, : int(out.mel_lengths[0])].float().cpu().numpy()
+            target = batch.mels[0].cpu().numpy()
+            writer.add_image(f"val/{i}/mel", _mel_image(mel), step, dataformats="CHW")
+            if step <= self.cfg.train.val_every:
+                writer.add_image(f"val/{i}/target", _mel_image(target), step, dataformats="CHW")
+            audio = griffin_lim(mel, audio_cfg, n_iter=32)
+            writer.add_audio(
+                f"val/{i}/griffin_lim",
+                torch.from_numpy(audio)[None],
+                step,
+                sample_rate=audio_cfg.sample_rate,
+            )
+
+    def metadata(self) -> dict[str, Any]:
+        return {
+            "symbols": self.info.symbols.to_dict(),
+            "speakers": list(self.info.speakers),
+            "audio": to_dict(self.info.config.audio),
+            "text": to_dict(self.info.config.text),
+            "mel_mean": float(self.info.stats["mel_mean"]),
+            "mel_std": float(self.info.stats["mel_std"]),
+            "corpus": str(self.cache_dir.resolve()),
+            "n_parameters": self.model.count_parameters(),
+        }
+
+
+def _mel_image(mel: np.ndarray) -> np.ndarray:
+    """(C, T) log-mel -> (1, C, T) image in [0, 1], low frequencies at the bottom."""
+    lo, hi = float(mel.min()), float(mel.max())
+    return ((mel - lo) / max(hi - lo, 1e-6))[None, ::-1].copy()
+
+
+def train_acoustic(
+    data: str | Path,
+    out: str | Path,
+    config: str | Path | None = None,
+    max_steps: int | None = None,
+    progress: bool = True,
+) -> Trainer:
+    """``flowaudio train``: train (or resume) the acoustic model in ``out`` on cache ``data``."""
+    info = CacheInfo.load(data)
+
+    def adapt(cfg: AcousticRunConfig) -> AcousticRunConfig:
+        # The speaker table's size comes from the data, not from the preset.
+        speaker = dataclasses.replace(cfg.model.speaker, n_speakers=len(info.speakers))
+        return dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, speaker=speaker))
+
+    cfg = resolve_run_config(
+        AcousticRunConfig, out, config, ACOUSTIC_PRESETS, "small", max_steps, adapt
+    )
+    task = AcousticTask(cfg, data)
+    trainer = Trainer(task, cfg.train, out, to_dict(cfg), progress=progress)
+    if trainer.dist.is_main:
+        write_run_config(out, cfg)
+        logger.info(
+            "acoustic model: %.2fM parameters, %d speakers, %d train / %d val utterances",
+            task.model.count_parameters() / 1e6,
+            len(info.speakers),
+            len(trainer.train_data),
+            len(trainer.val_data) if trainer.val_data is not None else 0,
+        )
+    trainer.fit()
+    return trainer

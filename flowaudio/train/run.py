@@ -1,0 +1,79 @@
+"""Run directories: resolve the config of a new run, or re-read the one a run was started with.
+
+A run's resolved config is written once to ``RUN_DIR/config.json`` (and into every checkpoint).
+Re-running the same command resumes it; asking for a *different* config in the same RUN_DIR is
+an error, because mixing two configs in one run is never what anyone meant. Only
+``train.max_steps`` may change on resume (``--max-steps`` extends or shortens a run).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from flowaudio.config import ConfigError, from_dict, load_config, to_dict
+
+C = TypeVar("C")
+
+
+def resolve_run_config(
+    cls: type[C],
+    run_dir: str | Path,
+    requested: str | Path | None,
+    presets: Mapping[str, C],
+    default: str,
+    max_steps: int | None = None,
+    adapt: Callable[[C], C] | None = None,
+) -> C:
+    """The config of the run in ``run_dir`` (see the module docstring).
+
+    Args:
+        cls: run config dataclass with a ``train: TrainConfig`` field.
+        run_dir: the run directory (may not exist yet).
+        requested: preset name or config file asked for, or None.
+        presets: named configs.
+        default: preset used for a new run when nothing is requested.
+        max_steps: override of ``train.max_steps``.
+        adapt: fills in what the data decides (e.g. the number of speakers) before a requested
+            config is compared with the stored one.
+    """
+    adapt = adapt or (lambda c: c)
+    stored_path = Path(run_dir) / "config.json"
+    if stored_path.is_file():
+        try:
+            stored = from_dict(cls, json.loads(stored_path.read_text(encoding="utf-8")))
+        except (ValueError, ConfigError) as exc:
+            raise ConfigError(
+                f"{stored_path} cannot be read by this flowaudio ({exc}); use a new --out"
+            ) from exc
+        if requested is not None:
+            wanted = adapt(load_config(cls, requested, presets))
+            if _identity(wanted) != _identity(stored):
+                raise ConfigError(
+                    f"{run_dir} holds a run started with another config; resume it without "
+                    "--config (or with the same one), or choose a new --out"
+                )
+        cfg = stored
+    else:
+        cfg = adapt(load_config(cls, requested if requested is not None else default, presets))
+    if max_steps is not None:
+        cfg = dataclasses.replace(cfg, train=cfg.train.with_max_steps(max_steps))  # type: ignore[attr-defined]
+    return cfg
+
+
+def write_run_config(run_dir: str | Path, cfg: Any) -> None:
+    run_dir = Path(run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    tmp = run_dir / f".config.json.tmp{os.getpid()}"
+    tmp.write_text(json.dumps(to_dict(cfg), indent=2), encoding="utf-8")
+    os.replace(tmp, run_dir / "config.json")
+
+
+def _identity(cfg: Any) -> dict[str, Any]:
+    data = to_dict(cfg)
+    data["train"].pop("max_steps", None)
+    return data
