@@ -206,5 +206,8 @@ def train_acoustic(
             len(trainer.train_data),
             len(trainer.val_data) if trainer.val_data is not None else 0,
         )
-    trainer.fit()
+    try:
+        trainer.fit()
+    finally:
+        trainer.close()
     return trainer

@@ -441,9 +441,21 @@ class Trainer:
             self.validate()
         if last_saved != self.step:
             self.save()
-        if self._writer is not None:
+        if self._writer:
             self._writer.flush()
         return self.step
+
+    def close(self) -> None:
+        """Leave the process group (under torchrun); call once when done with the trainer.
+
+        Exiting with a live gloo/NCCL group can abort the process at interpreter shutdown.
+        """
+        if self._writer:
+            self._writer.close()
+            self._writer = None
+        if self.dist.enabled and dist.is_initialized():
+            dist.barrier()
+            dist.destroy_process_group()
 
     def _request_stop(self) -> None:
         self._stop_requested = True

@@ -107,6 +107,7 @@ def run(run_dir: str, max_steps: int, **overrides) -> Trainer:
         progress=False,
     )
     trainer.fit()
+    trainer.close()
     return trainer
 
 
