@@ -1,0 +1,206 @@
+"""Vocos-style neural vocoder: log-mel frames -> STFT magnitude and phase -> inverse STFT.
+
+Siuzdenko, "Vocos: Closing the gap between time-domain and Fourier-based neural vocoders for
+audio synthesis" (arXiv:2306.00814). Instead of upsampling with transposed convolutions
+(HiFi-GAN), the network runs at frame rate, predicts one complex spectrum per mel frame and lets
+an inverse STFT do the upsampling; that is why it is an order of magnitude faster on CPU::
+
+    mel (B, n_mels, T)
+      -> Conv1d(n_mels, dim, k) -> LayerNorm
+      -> n_layers x ConvNeXt block              (B, dim, T)
+      -> LayerNorm -> Linear(dim, 2F)           F = n_fft // 2 + 1
+      -> |X| = exp(min(log|X|, 7)), phase p    X = |X| (cos p + i sin p)
+      -> ISTFT (fixed DFT bases)                (B, T * hop), clipped to [-1, 1]
+
+The inverse STFT uses the feature framing of :mod:`flowaudio.audio.mel`, so T mel frames give
+exactly ``T * hop`` samples. Everything exports to ONNX (opset 17) with a dynamic T.
+
+:class:`VocoderConfig` holds only the vocoder's own sizes and its training-loss weights; the
+:class:`~flowaudio.config.AudioConfig` of the features is passed next to it, so one audio config
+is shared by the acoustic model, the vocoder and the runtime.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import torch
+from torch import Tensor, nn
+
+from flowaudio.config import AudioConfig, ConfigError
+from flowaudio.models.istft import ISTFT
+
+__all__ = ["VOCODER_PRESETS", "ConvNeXtBlock", "Vocoder", "VocoderConfig"]
+
+# exp(7) ~ 1100 is above any STFT magnitude of audio in [-1, 1] with a Hann window of n_fft
+# <= 2048 (at most sum(window) / 2 = n_fft / 4 = 512); the cap only keeps an untrained or
+# diverging network from producing inf.
+MAX_LOG_MAGNITUDE = 7.0
+
+
+@dataclasses.dataclass(frozen=True)
+class VocoderConfig:
+    """Sizes of the Vocos-style generator, its discriminators and its loss weights."""
+
+    dim: int = 256
+    """Channels of the ConvNeXt backbone."""
+    intermediate_dim: int = 768
+    """Hidden width of each ConvNeXt block's pointwise MLP (Vocos uses 3 x dim)."""
+    n_layers: int = 8
+    """Number of ConvNeXt blocks."""
+    kernel_size: int = 7
+    """Kernel of the input convolution and of each block's depthwise convolution (odd)."""
+    layer_scale_init: float = 0.125
+    """Initial per-channel scale of each block's residual branch (Vocos: 1 / n_layers)."""
+    mel_weight: float = 45.0
+    """Weight of the log-mel L1 loss (HiFi-GAN and Vocos use 45)."""
+    mrstft_weight: float = 1.0
+    """Weight of the multi-resolution STFT loss (spectral convergence + log-magnitude L1)."""
+    adv_weight: float = 1.0
+    """Weight of the least-squares adversarial generator loss, summed over discriminators."""
+    fm_weight: float = 2.0
+    """Weight of the discriminator feature-matching L1 loss (HiFi-GAN uses 2)."""
+    mpd_periods: tuple[int, ...] = (2, 3, 5, 7, 11)
+    """Periods of the multi-period discriminator (HiFi-GAN); empty disables it."""
+    mpd_channels: tuple[int, ...] = (32, 64, 128, 256)
+    """Output channels of each period discriminator's strided (5, 1) convolutions."""
+    mrd_channels: int = 32
+    """Channels of each resolution discriminator (UnivNet uses 32); 0 disables the MRD."""
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "intermediate_dim", "n_layers", "kernel_size"):
+            value = getattr(self, name)
+            if value <= 0:
+                raise ConfigError(f"vocoder.{name} must be positive, got {value}")
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(
+                f"vocoder.kernel_size must be odd so frames stay aligned, got {self.kernel_size}"
+            )
+        for name in ("mel_weight", "mrstft_weight", "adv_weight", "fm_weight"):
+            value = getattr(self, name)
+            if value < 0:
+                raise ConfigError(f"vocoder.{name} must be >= 0, got {value}")
+        if any(p < 1 for p in self.mpd_periods):
+            raise ConfigError(f"vocoder.mpd_periods must be >= 1, got {self.mpd_periods}")
+        if self.mpd_periods and (not self.mpd_channels or min(self.mpd_channels) < 1):
+            raise ConfigError(
+                f"vocoder.mpd_channels must be a non-empty list of positive channel counts, "
+                f"got {self.mpd_channels}"
+            )
+        if self.mrd_channels < 0:
+            raise ConfigError(f"vocoder.mrd_channels must be >= 0, got {self.mrd_channels}")
+
+
+VOCODER_PRESETS: dict[str, VocoderConfig] = {
+    # For tests and smoke runs: trains in seconds, sounds like it.
+    "tiny": VocoderConfig(
+        dim=64,
+        intermediate_dim=192,
+        n_layers=2,
+        layer_scale_init=0.5,
+        mpd_channels=(8, 16, 32),
+        mrd_channels=8,
+    ),
+    # The default voice's vocoder: sized for >= 150x real time on 2 CPU cores under
+    # onnxruntime at 16 kHz (bench/vocoder_rtf.py).
+    "small": VocoderConfig(
+        dim=256,
+        intermediate_dim=768,
+        n_layers=8,
+        layer_scale_init=1 / 8,
+    ),
+    # Vocos' published size (13.5M parameters at 24 kHz with n_fft 1024).
+    "base": VocoderConfig(
+        dim=512,
+        intermediate_dim=1536,
+        n_layers=8,
+        layer_scale_init=1 / 8,
+        mpd_channels=(32, 128, 512, 1024),
+    ),
+}
+
+
+class ConvNeXtBlock(nn.Module):
+    """ConvNeXt block for 1-D sequences (Liu et al. 2022, as adapted by Vocos).
+
+    ``x + gamma * W2 GELU(W1 LayerNorm(DepthwiseConv(x)))`` on (B, C, T); the pointwise layers
+    run in (B, T, C) so they are plain matmuls.
+    """
+
+    def __init__(
+        self, dim: int, intermediate_dim: int, kernel_size: int, layer_scale_init: float
+    ) -> None:
+        super().__init__()
+        self.dwconv = nn.Conv1d(dim, dim, kernel_size, padding=kernel_size // 2, groups=dim)
+        self.norm = nn.LayerNorm(dim, eps=1e-6)
+        self.pwconv1 = nn.Linear(dim, intermediate_dim)
+        self.act = nn.GELU()
+        self.pwconv2 = nn.Linear(intermediate_dim, dim)
+        self.gamma = nn.Parameter(torch.full((dim,), float(layer_scale_init)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        """(B, C, T) -> (B, C, T)."""
+        h = self.dwconv(x).transpose(1, 2)  # (B, T, C)
+        h = self.pwconv2(self.act(self.pwconv1(self.norm(h))))
+        return x + (self.gamma * h).transpose(1, 2)
+
+
+class Vocoder(nn.Module):
+    """Log-mel (B, n_mels, T) -> waveform (B, T * hop) in [-1, 1]; see the module docstring.
+
+    The input is the project's log-mel (:mod:`flowaudio.audio.mel`) for ``audio``; the output
+    has ``audio.sample_rate``. ``forward`` is also the ONNX graph: it has no Python-side
+    branching on values, so tracing with a dynamic T is exact.
+    """
+
+    def __init__(self, config: VocoderConfig, audio: AudioConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.audio = audio
+        self.n_bins = audio.n_fft // 2 + 1
+        c = config
+        self.embed = nn.Conv1d(audio.n_mels, c.dim, c.kernel_size, padding=c.kernel_size // 2)
+        self.norm = nn.LayerNorm(c.dim, eps=1e-6)
+        self.blocks = nn.ModuleList(
+            ConvNeXtBlock(c.dim, c.intermediate_dim, c.kernel_size, c.layer_scale_init)
+            for _ in range(c.n_layers)
+        )
+        self.final_norm = nn.LayerNorm(c.dim, eps=1e-6)
+        self.head = nn.Linear(c.dim, 2 * self.n_bins)
+        self.istft = ISTFT(audio)
+        self.apply(_init_weights)
+
+    def forward(self, mel: Tensor) -> Tensor:
+        """(B, n_mels, T) log-mel -> (B, T * hop) waveform clipped to [-1, 1].
+
+        Raises:
+            ValueError: ``mel`` is not (B, n_mels, T).
+        """
+        if mel.dim() != 3 or mel.shape[1] != self.audio.n_mels:
+            raise ValueError(
+                f"Vocoder expects a log-mel of shape (B, n_mels={self.audio.n_mels}, T), "
+                f"got {tuple(mel.shape)}"
+            )
+        x = self.embed(mel)  # (B, dim, T)
+        x = self.norm(x.transpose(1, 2)).transpose(1, 2)
+        for block in self.blocks:
+            x = block(x)
+        x = self.head(self.final_norm(x.transpose(1, 2))).transpose(1, 2)  # (B, 2F, T)
+        log_mag, phase = x[:, : self.n_bins], x[:, self.n_bins :]
+        magnitude = torch.exp(torch.clamp(log_mag, max=MAX_LOG_MAGNITUDE))
+        # The phase is an unbounded real read as an angle (Vocos): cos/sin wrap it, so the
+        # network never meets the discontinuity at +-pi.
+        audio = self.istft(magnitude, phase)
+        return torch.clamp(audio, -1.0, 1.0)
+
+    def num_parameters(self) -> int:
+        """Trainable parameters of the generator (the ISTFT bases are buffers)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def _init_weights(module: nn.Module) -> None:
+    # Vocos' initialisation: small truncated-normal weights, zero biases.
+    if isinstance(module, (nn.Conv1d, nn.Linear)):
+        nn.init.trunc_normal_(module.weight, std=0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
