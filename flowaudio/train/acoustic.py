@@ -19,7 +19,7 @@ from flowaudio.models.config import TTS_PRESETS, TTSConfig
 from flowaudio.models.tts import FlowTTS
 from flowaudio.train.config import TrainConfig
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
-from flowaudio.train.run import resolve_run_config, write_run_config
+from flowaudio.train.run import fit_run, resolve_run_config
 
 logger = logging.getLogger(__name__)
 
@@ -196,18 +196,11 @@ def train_acoustic(
         AcousticRunConfig, out, config, ACOUSTIC_PRESETS, "small", max_steps, adapt
     )
     task = AcousticTask(cfg, data)
-    trainer = Trainer(task, cfg.train, out, to_dict(cfg), progress=progress)
-    if trainer.dist.is_main:
-        write_run_config(out, cfg)
-        logger.info(
-            "acoustic model: %.2fM parameters, %d speakers, %d train / %d val utterances",
-            task.model.count_parameters() / 1e6,
-            len(info.speakers),
-            len(trainer.train_data),
-            len(trainer.val_data) if trainer.val_data is not None else 0,
-        )
-    try:
-        trainer.fit()
-    finally:
-        trainer.close()
-    return trainer
+    return fit_run(
+        task,
+        cfg,
+        out,
+        progress,
+        f"acoustic model: {task.model.count_parameters() / 1e6:.2f}M parameters, "
+        f"{len(info.speakers)} speakers",
+    )

@@ -10,12 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from flowaudio.train.loop import Trainer, TrainTask
 
 from flowaudio.config import ConfigError, from_dict, load_config, to_dict
+
+logger = logging.getLogger(__name__)
 
 C = TypeVar("C")
 
@@ -77,3 +83,24 @@ def _identity(cfg: Any) -> dict[str, Any]:
     data = to_dict(cfg)
     data["train"].pop("max_steps", None)
     return data
+
+
+def fit_run(
+    task: TrainTask, cfg: Any, run_dir: str | Path, progress: bool, describe: str
+) -> Trainer:
+    """Train ``task`` with ``cfg.train`` in ``run_dir``: store the config, fit, leave cleanly.
+
+    Args:
+        describe: one log line about the model and data, written by the main process.
+    """
+    from flowaudio.train.loop import Trainer
+
+    trainer = Trainer(task, cfg.train, run_dir, to_dict(cfg), progress=progress)
+    if trainer.dist.is_main:
+        write_run_config(run_dir, cfg)
+        logger.info("%s; %d training items", describe, len(trainer.train_data))
+    try:
+        trainer.fit()
+    finally:
+        trainer.close()
+    return trainer
