@@ -1,0 +1,212 @@
+"""The ONNX voice contract: what ``export/`` writes and what the runtime reads.
+
+This module is the only place where the two halves meet, so every graph name, input and output
+name, metadata key and the schema version live here. Pure Python: no torch, no onnxruntime.
+
+A voice is a directory::
+
+    VOICE_DIR/voice.json      VoiceMeta below (schema_version first)
+    VOICE_DIR/encoder.onnx    text -> per-token prior and durations
+    VOICE_DIR/velocity.onnx   one velocity evaluation of the flow ODE
+    VOICE_DIR/vocoder.onnx    log-mel -> waveform (absent when the vocoder is "griffin-lim")
+    VOICE_DIR/fused.onnx      optional: ids -> audio with a fixed step count (Euler)
+
+Every graph also carries the voice.json content in its ``metadata_props`` (key
+``flowaudio.voice``) and the schema version (key ``flowaudio.schema_version``), so a single
+.onnx file still describes itself.
+
+Graphs (B batch, L tokens, T frames, C = n_mels, S = speaker vector size, all float32 unless
+noted). Every axis named here is dynamic:
+
+encoder.onnx
+    inputs:  ids (B, L) int64; id_lengths (B,) int64; length_scale (B,);
+             speakers (B,) int64 (speaker_mode "id") or speaker_embedding (B, E)
+             (speaker_mode "embedding")
+    outputs: mu (B, C, L) prior mean in *normalised* mel space; log_durations (B, 1, L)
+             natural log of frames per token, length_scale already applied, 0 on padding;
+             speaker_cond (B, S) the decoder's speaker vector
+
+velocity.onnx
+    inputs:  x (B, C, T) the ODE state; t (B,) time in [0, 1] (0 = noise, 1 = data);
+             mu_frames (B, C, T) mu expanded to frames (zeros for the unconditional pass);
+             mel_mask (B, 1, T) 1 on real frames; speaker_cond (B, S)
+    outputs: v (B, C, T) velocity, 0 on padding
+
+vocoder.onnx
+    inputs:  mel (B, C, T) de-normalised log-mel (the feature definition of flowaudio.audio.mel)
+    outputs: audio (B, T * hop) in [-1, 1]
+
+fused.onnx (optional)
+    inputs:  ids, id_lengths, length_scale, speakers | speaker_embedding, noise (B, C, T_max)
+    outputs: audio (B, T * hop), audio_lengths (B,) int64
+
+On the host (``flowaudio.runtime.synthesizer``): durations = max(1, ceil(exp(log_durations)))
+on real tokens; mu is expanded to frames by repetition; x0 = temperature * N(0, I) drawn with
+numpy from the seed; the ODE runs with ``flowaudio.runtime.solvers`` over a time grid chosen at
+run time; classifier-free guidance calls velocity twice (the unconditional pass uses zeros for
+mu_frames and ``null_speaker_cond`` from voice.json) and combines v_u + g (v_c - v_u); the
+result y is de-normalised with mel = y * mel_std + mel_mean, padded frames are set to
+log(log_floor), and the vocoder turns it into audio, trimmed to T_i * hop per item.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+SCHEMA_VERSION = 1
+#: Schema versions this runtime can read.
+SUPPORTED_SCHEMA_VERSIONS = (1,)
+
+VOICE_JSON = "voice.json"
+ENCODER_ONNX = "encoder.onnx"
+VELOCITY_ONNX = "velocity.onnx"
+VOCODER_ONNX = "vocoder.onnx"
+FUSED_ONNX = "fused.onnx"
+
+METADATA_VOICE_KEY = "flowaudio.voice"
+METADATA_SCHEMA_KEY = "flowaudio.schema_version"
+
+OPSET = 17
+
+# Graph I/O names
+ENC_IDS = "ids"
+ENC_ID_LENGTHS = "id_lengths"
+ENC_LENGTH_SCALE = "length_scale"
+ENC_SPEAKERS = "speakers"
+ENC_SPEAKER_EMBEDDING = "speaker_embedding"
+ENC_MU = "mu"
+ENC_LOG_DURATIONS = "log_durations"
+ENC_SPEAKER_COND = "speaker_cond"
+
+VEL_X = "x"
+VEL_T = "t"
+VEL_MU_FRAMES = "mu_frames"
+VEL_MEL_MASK = "mel_mask"
+VEL_SPEAKER_COND = "speaker_cond"
+VEL_V = "v"
+
+VOC_MEL = "mel"
+VOC_AUDIO = "audio"
+
+FUSED_NOISE = "noise"
+FUSED_AUDIO = "audio"
+FUSED_AUDIO_LENGTHS = "audio_lengths"
+
+SPEAKER_MODES = ("id", "embedding")
+VOCODER_KINDS = ("onnx", "griffin-lim")
+SOLVERS = ("euler", "midpoint", "heun", "rk4")
+SCHEDULES = ("uniform", "sway")
+
+
+class VoiceFormatError(ValueError):
+    """A voice directory or file does not follow this contract (the message says what to do)."""
+
+
+@dataclass(frozen=True)
+class SynthesisDefaults:
+    """Per-call settings a voice recommends; every one can be overridden at synthesis time."""
+
+    steps: int = 4
+    solver: str = "euler"
+    schedule: str = "uniform"
+    temperature: float = 0.667
+    length_scale: float = 1.0
+    guidance_scale: float = 1.0
+    sentence_pause: float = 0.25
+    """Seconds of silence between sentences of a long text."""
+
+
+@dataclass(frozen=True)
+class VoiceMeta:
+    """Everything the runtime needs to use a voice, as stored in ``voice.json``.
+
+    ``audio`` and ``text`` hold the fields of :class:`flowaudio.config.AudioConfig` and
+    :class:`flowaudio.config.TextConfig`; ``symbols`` the symbol table dict
+    (``SymbolTable.to_dict``); ``provenance`` free-form facts about how the voice was made
+    (model config, steps trained, corpus, flowaudio version, export date).
+    """
+
+    schema_version: int
+    name: str
+    audio: dict[str, Any]
+    text: dict[str, Any]
+    symbols: dict[str, Any]
+    speakers: tuple[str, ...]
+    speaker_mode: str
+    speaker_embedding_dim: int
+    speaker_cond_dim: int
+    null_speaker_cond: tuple[float, ...]
+    mel_mean: float
+    mel_std: float
+    vocoder: str
+    defaults: SynthesisDefaults = field(default_factory=SynthesisDefaults)
+    fused_steps: int | None = None
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> str:
+        from dataclasses import asdict
+
+        data = asdict(self)
+        data["speakers"] = list(self.speakers)
+        data["null_speaker_cond"] = list(self.null_speaker_cond)
+        return json.dumps(data, indent=2, ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str, where: str = VOICE_JSON) -> VoiceMeta:
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise VoiceFormatError(f"{where}: not valid JSON ({exc})") from exc
+        if not isinstance(data, dict):
+            raise VoiceFormatError(f"{where}: expected a JSON object")
+        check_schema_version(data.get("schema_version"), where)
+        try:
+            defaults = SynthesisDefaults(**data.pop("defaults", {}))
+            meta = cls(
+                **{
+                    **data,
+                    "speakers": tuple(data["speakers"]),
+                    "null_speaker_cond": tuple(float(x) for x in data["null_speaker_cond"]),
+                    "defaults": defaults,
+                }
+            )
+        except (TypeError, KeyError) as exc:
+            raise VoiceFormatError(
+                f"{where}: does not match voice schema {SCHEMA_VERSION} ({exc}); re-export the "
+                "voice with `flowaudio export`"
+            ) from exc
+        if meta.speaker_mode not in SPEAKER_MODES:
+            raise VoiceFormatError(f"{where}: speaker_mode must be one of {SPEAKER_MODES}")
+        if meta.vocoder not in VOCODER_KINDS:
+            raise VoiceFormatError(f"{where}: vocoder must be one of {VOCODER_KINDS}")
+        return meta
+
+    @classmethod
+    def load(cls, voice_dir: str | Path) -> VoiceMeta:
+        path = Path(voice_dir) / VOICE_JSON
+        if not path.is_file():
+            raise VoiceFormatError(
+                f"{voice_dir} is not a flowaudio voice (no {VOICE_JSON}); export one with "
+                "`flowaudio export RUN_DIR --vocoder VOCODER_RUN_DIR --out VOICE_DIR`"
+            )
+        return cls.from_json(path.read_text(encoding="utf-8"), str(path))
+
+
+def check_schema_version(version: object, where: str) -> None:
+    """Refuse voices of unknown schema versions with a message that says what to do."""
+    if version in SUPPORTED_SCHEMA_VERSIONS:
+        return
+    if isinstance(version, int) and version > max(SUPPORTED_SCHEMA_VERSIONS):
+        raise VoiceFormatError(
+            f"{where} uses voice schema {version}, newer than this flowaudio understands "
+            f"(schema {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}): upgrade flowaudio "
+            "(pip install -U flowaudio)"
+        )
+    raise VoiceFormatError(
+        f"{where} has voice schema {version!r}, which this flowaudio does not read "
+        f"(schema {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}): re-export the voice with "
+        "this version's `flowaudio export`"
+    )

@@ -1,0 +1,95 @@
+"""onnxruntime sessions: provider choice, threads, and device-resident inputs on GPUs."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+logger = logging.getLogger(__name__)
+
+CPU = "CPUExecutionProvider"
+CUDA = "CUDAExecutionProvider"
+
+
+def pick_providers(providers: Sequence[str] | str | None = None) -> list[str]:
+    """Execution providers to use.
+
+    ``None`` or ``"auto"``: CUDA when onnxruntime-gpu is installed and sees a GPU (the
+    ``flowaudio[gpu]`` extra), else CPU. ``"cpu"`` / ``"cuda"`` force one; a list is used as
+    given (after checking each is available).
+    """
+    available = ort.get_available_providers()
+    if providers is None or providers == "auto":
+        return [CUDA, CPU] if CUDA in available and _cuda_device_present() else [CPU]
+    if isinstance(providers, str):
+        wanted = {"cpu": [CPU], "cuda": [CUDA, CPU]}.get(providers.lower())
+        if wanted is None:
+            raise ValueError(
+                f"providers must be 'auto', 'cpu', 'cuda' or a list, got {providers!r}"
+            )
+        providers = wanted
+    missing = [p for p in providers if p not in available]
+    if missing:
+        hint = " (install the gpu extra: pip install 'flowaudio[gpu]')" if CUDA in missing else ""
+        raise ValueError(
+            f"onnxruntime provider(s) {missing} not available; available: {available}{hint}"
+        )
+    return list(providers)
+
+
+def _cuda_device_present() -> bool:
+    # onnxruntime-gpu lists the CUDA provider even on machines without a GPU.
+    if os.environ.get("CUDA_VISIBLE_DEVICES", None) == "":
+        return False
+    return any(Path(p).exists() for p in ("/dev/nvidia0", "/dev/nvidiactl"))
+
+
+def make_session(
+    path: str | Path, providers: Sequence[str], threads: int | None = None
+) -> ort.InferenceSession:
+    """One session per graph, created once per voice and reused for every call."""
+    opts = ort.SessionOptions()
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    opts.inter_op_num_threads = 1
+    if threads is not None:
+        if threads < 1:
+            raise ValueError(f"threads must be >= 1, got {threads}")
+        opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3
+    return ort.InferenceSession(str(path), sess_options=opts, providers=list(providers))
+
+
+class BoundRunner:
+    """Runs a session repeatedly with some inputs fixed (the ODE loop's constant inputs).
+
+    On CUDA the fixed inputs are copied to the device once and stay there for every step
+    (IO binding), so each step only moves the changing state; on CPU this is a plain ``run``
+    with a cached feed dict.
+    """
+
+    def __init__(self, session: ort.InferenceSession, fixed: dict[str, np.ndarray]):
+        self.session = session
+        self.output = session.get_outputs()[0].name
+        self.on_gpu = session.get_providers()[0] == CUDA
+        self.fixed = fixed
+        if self.on_gpu:
+            self.binding = session.io_binding()
+            for name, value in fixed.items():
+                self.binding.bind_ortvalue_input(
+                    name, ort.OrtValue.ortvalue_from_numpy(np.ascontiguousarray(value), "cuda", 0)
+                )
+
+    def __call__(self, changing: dict[str, np.ndarray]) -> np.ndarray:
+        if not self.on_gpu:
+            return self.session.run([self.output], {**self.fixed, **changing})[0]
+        for name, value in changing.items():
+            self.binding.bind_cpu_input(name, np.ascontiguousarray(value))
+        self.binding.bind_output(self.output, "cpu")
+        self.session.run_with_iobinding(self.binding)
+        return self.binding.copy_outputs_to_cpu()[0]

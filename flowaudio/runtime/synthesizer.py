@@ -1,0 +1,505 @@
+"""Text -> audio with numpy and onnxruntime: load a voice, synthesize, batch, stream.
+
+The host side of the ONNX contract (``flowaudio.runtime.contract``): the text frontend, the
+durations and their expansion to frames, the noise (numpy, from the seed), the ODE loop
+(``flowaudio.runtime.solvers``, so steps, solver, schedule, temperature and guidance are run-time
+choices) and the vocoder call. The graphs are reached through a :class:`Backend`, so the same
+pipeline runs the exported graphs (:class:`OnnxBackend`) and, in ``export/verify.py``, the torch
+modules they came from.
+
+Shapes: B batch, L tokens, T frames, C mel bands, S speaker vector size.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import secrets
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from flowaudio.audio.io import save_wav, wav_bytes
+from flowaudio.config import AudioConfig, TextConfig, from_dict
+from flowaudio.runtime import contract as C
+from flowaudio.runtime import solvers
+from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
+from flowaudio.text.frontend import TextFrontend
+from flowaudio.text.symbols import SymbolTable
+
+logger = logging.getLogger(__name__)
+
+#: Upper bound on frames per token: a duration predictor gone wild must not allocate gigabytes.
+_MAX_LOG_DURATION = math.log(100.0)
+#: Sentences per pass through the graphs.
+DEFAULT_BATCH = 8
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class Audio:
+    """Synthesized speech: float32 samples in [-1, 1] and their sample rate."""
+
+    samples: Array
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        """Length in seconds."""
+        return len(self.samples) / self.sample_rate
+
+    def save(self, path: str | Path, subtype: str = "PCM_16") -> None:
+        """Write a WAV file (``PCM_16`` or ``FLOAT``)."""
+        save_wav(path, self.samples, self.sample_rate, subtype=subtype)  # type: ignore[arg-type]
+
+    def to_wav_bytes(self, subtype: str = "PCM_16") -> bytes:
+        """The WAV file as bytes (for HTTP responses)."""
+        return wav_bytes(self.samples, self.sample_rate, subtype=subtype)  # type: ignore[arg-type]
+
+
+class Backend(Protocol):
+    """The three graphs of a voice, numpy in and numpy out (see ``contract`` for shapes)."""
+
+    def encode(
+        self,
+        ids: Array,
+        id_lengths: Array,
+        length_scale: Array,
+        speakers: Array | None,
+        speaker_embedding: Array | None,
+    ) -> tuple[Array, Array, Array]:
+        """-> mu (B, C, L), log_durations (B, 1, L), speaker_cond (B, S)."""
+        ...
+
+    def velocity(
+        self, x: Array, t: Array, mu_frames: Array, mel_mask: Array, speaker_cond: Array
+    ) -> Array:
+        """-> v (B, C, T)."""
+        ...
+
+    def vocode(self, mel: Array) -> Array:
+        """De-normalised log-mel (B, C, T) -> audio (B, T * hop)."""
+        ...
+
+
+class OnnxBackend:
+    """The exported graphs in onnxruntime; sessions are created once and reused."""
+
+    def __init__(
+        self,
+        voice_dir: str | Path,
+        meta: VoiceMeta,
+        threads: int | None = None,
+        providers: Sequence[str] | str | None = None,
+    ):
+        from flowaudio.runtime.session import make_session, pick_providers
+
+        voice_dir = Path(voice_dir)
+        self.providers = pick_providers(providers)
+        files = [C.ENCODER_ONNX, C.VELOCITY_ONNX]
+        if meta.vocoder == "onnx":
+            files.append(C.VOCODER_ONNX)
+        for name in files:
+            if not (voice_dir / name).is_file():
+                raise VoiceFormatError(f"{voice_dir} is missing {name}; re-export the voice")
+        self.encoder = make_session(voice_dir / C.ENCODER_ONNX, self.providers, threads)
+        self.velocity_session = make_session(voice_dir / C.VELOCITY_ONNX, self.providers, threads)
+        self.vocoder = (
+            make_session(voice_dir / C.VOCODER_ONNX, self.providers, threads)
+            if meta.vocoder == "onnx"
+            else None
+        )
+        self.speaker_mode = meta.speaker_mode
+
+    def encode(self, ids, id_lengths, length_scale, speakers, speaker_embedding):
+        feed = {C.ENC_IDS: ids, C.ENC_ID_LENGTHS: id_lengths, C.ENC_LENGTH_SCALE: length_scale}
+        if self.speaker_mode == "id":
+            feed[C.ENC_SPEAKERS] = speakers
+        else:
+            feed[C.ENC_SPEAKER_EMBEDDING] = speaker_embedding
+        mu, logw, spk = self.encoder.run([C.ENC_MU, C.ENC_LOG_DURATIONS, C.ENC_SPEAKER_COND], feed)
+        return mu, logw, spk
+
+    def velocity(self, x, t, mu_frames, mel_mask, speaker_cond):
+        return self.bind_velocity(mu_frames, mel_mask, speaker_cond)(x, t)
+
+    def bind_velocity(
+        self, mu_frames: Array, mel_mask: Array, speaker_cond: Array
+    ) -> Callable[[Array, Array], Array]:
+        """A velocity function for one ODE solve, with the constant inputs bound once."""
+        from flowaudio.runtime.session import BoundRunner
+
+        runner = BoundRunner(
+            self.velocity_session,
+            {
+                C.VEL_MU_FRAMES: mu_frames,
+                C.VEL_MEL_MASK: mel_mask,
+                C.VEL_SPEAKER_COND: speaker_cond,
+            },
+        )
+        return lambda x, t: runner({C.VEL_X: x, C.VEL_T: t})
+
+    def vocode(self, mel):
+        if self.vocoder is None:
+            raise RuntimeError("this voice has no ONNX vocoder (it uses griffin-lim)")
+        return self.vocoder.run([C.VOC_AUDIO], {C.VOC_MEL: mel})[0]
+
+
+@dataclass(frozen=True)
+class SynthesisOptions:
+    """Resolved per-call settings (the voice's defaults where the caller gave None)."""
+
+    steps: int
+    solver: str
+    schedule: str
+    temperature: float
+    length_scale: float
+    guidance_scale: float
+    seed: int
+
+
+def default_voice_dir() -> Path | None:
+    """The voice shipped inside the package, if this build has one."""
+    path = Path(str(resources.files("flowaudio"))) / "voices" / "default"
+    return path if (path / C.VOICE_JSON).is_file() else None
+
+
+class Voice:
+    """A loaded voice: ``speakers``, ``synthesize``, ``synthesize_batch`` and ``stream``.
+
+    Args:
+        meta: the voice's ``voice.json``.
+        backend: where the graphs run (:class:`OnnxBackend` for exported voices).
+        path: the voice directory, for messages.
+    """
+
+    def __init__(self, meta: VoiceMeta, backend: Backend, path: Path | None = None):
+        self.meta = meta
+        self.backend = backend
+        self.path = path
+        self.audio_config = from_dict(AudioConfig, meta.audio)
+        self.frontend = TextFrontend(
+            from_dict(TextConfig, meta.text), SymbolTable.from_dict(meta.symbols)
+        )
+        self.speakers: tuple[str, ...] = tuple(meta.speakers)
+        self._null_cond = np.asarray(meta.null_speaker_cond, dtype=np.float32)
+        self._pad_value = math.log(self.audio_config.log_floor)
+
+    @classmethod
+    def load(
+        cls,
+        path: str | Path | None = None,
+        *,
+        threads: int | None = None,
+        providers: Sequence[str] | str | None = None,
+    ) -> Voice:
+        """Load a voice directory, or the package's default voice when ``path`` is None."""
+        if path is None:
+            found = default_voice_dir()
+            if found is None:
+                raise VoiceFormatError(
+                    "this flowaudio build ships no default voice; pass a voice directory "
+                    "(voice=...) made with `flowaudio export`"
+                )
+            path = found
+        path = Path(path)
+        meta = VoiceMeta.load(path)
+        return cls(meta, OnnxBackend(path, meta, threads=threads, providers=providers), path)
+
+    @property
+    def sample_rate(self) -> int:
+        return self.audio_config.sample_rate
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def synthesize(
+        self,
+        text: str,
+        speaker: str | int | None = None,
+        steps: int | None = None,
+        solver: str | None = None,
+        temperature: float | None = None,
+        speed: float = 1.0,
+        seed: int | None = None,
+        schedule: str | None = None,
+        guidance_scale: float | None = None,
+        speaker_embedding: Array | None = None,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> Audio:
+        """Speech for ``text``; long text is split into sentences joined by short pauses.
+
+        Raises:
+            ValueError: empty or unpronounceable text, an unknown speaker (the message lists
+                the voice's speakers), or a setting out of range.
+        """
+        return self.synthesize_batch(
+            [text],
+            speaker=speaker,
+            steps=steps,
+            solver=solver,
+            temperature=temperature,
+            speed=speed,
+            seed=seed,
+            schedule=schedule,
+            guidance_scale=guidance_scale,
+            speaker_embedding=speaker_embedding,
+            batch_size=batch_size,
+        )[0]
+
+    def synthesize_batch(
+        self,
+        texts: Sequence[str],
+        speaker: str | int | None = None,
+        steps: int | None = None,
+        solver: str | None = None,
+        temperature: float | None = None,
+        speed: float = 1.0,
+        seed: int | None = None,
+        schedule: str | None = None,
+        guidance_scale: float | None = None,
+        speaker_embedding: Array | None = None,
+        batch_size: int = DEFAULT_BATCH,
+    ) -> list[Audio]:
+        """Speech for several texts, their sentences run through the graphs together.
+
+        Each sentence's noise comes from (seed, text index, sentence index), so a text gets
+        the same mel whether it is synthesized alone, in a batch or streamed. In a batch the
+        vocoder also sees the padding after a shorter sentence, which changes its last
+        receptive field (a fraction of a second, as the sentence ends) by a small amount.
+        """
+        if isinstance(texts, str):
+            raise ValueError("synthesize_batch takes a list of texts; use synthesize for one")
+        if not texts:
+            raise ValueError("synthesize_batch needs at least one text")
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        opts = self._options(steps, solver, temperature, speed, seed, schedule, guidance_scale)
+        spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
+        units = []  # (text index, sentence index, ids)
+        for ti, text in enumerate(texts):
+            for si, ids in enumerate(self._sentence_ids(text)):
+                units.append((ti, si, ids))
+        audio_by_unit: dict[tuple[int, int], Array] = {}
+        order = sorted(range(len(units)), key=lambda k: len(units[k][2]))
+        for start in range(0, len(order), batch_size):
+            chunk = [units[k] for k in order[start : start + batch_size]]
+            mels, frames = self._mels(
+                [u[2] for u in chunk], [(u[0], u[1]) for u in chunk], opts, spk_id, spk_emb
+            )
+            for (ti, si, _), audio in zip(chunk, self._vocode(mels, frames), strict=True):
+                audio_by_unit[(ti, si)] = audio
+        pause = np.zeros(int(self.meta.defaults.sentence_pause * self.sample_rate), np.float32)
+        out = []
+        for ti in range(len(texts)):
+            parts = [audio_by_unit[k] for k in sorted(k for k in audio_by_unit if k[0] == ti)]
+            joined = [p for part in parts for p in (part, pause)][:-1]
+            out.append(Audio(np.concatenate(joined).astype(np.float32), self.sample_rate))
+        return out
+
+    def stream(
+        self,
+        text: str,
+        speaker: str | int | None = None,
+        steps: int | None = None,
+        solver: str | None = None,
+        temperature: float | None = None,
+        speed: float = 1.0,
+        seed: int | None = None,
+        schedule: str | None = None,
+        guidance_scale: float | None = None,
+        speaker_embedding: Array | None = None,
+        chunk_frames: int = 48,
+        context_frames: int = 16,
+    ) -> Iterator[Audio]:
+        """Yield audio chunks as they are ready: sentence by sentence, and within a sentence
+        the vocoder runs on overlapping windows of ``chunk_frames`` mel frames (each with
+        ``context_frames`` of context on both sides), so the first audio arrives long before
+        the whole text is done. Concatenated chunks equal :meth:`synthesize` up to the
+        vocoder's window edges (and exactly, for the mel, with the same seed).
+        """
+        if chunk_frames < 1 or context_frames < 0:
+            raise ValueError(
+                f"chunk_frames must be >= 1 and context_frames >= 0, got {chunk_frames}, "
+                f"{context_frames}"
+            )
+        opts = self._options(steps, solver, temperature, speed, seed, schedule, guidance_scale)
+        spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
+        sentences = self._sentence_ids(text)
+        pause = np.zeros(int(self.meta.defaults.sentence_pause * self.sample_rate), np.float32)
+        hop = self.audio_config.hop_length
+        for si, ids in enumerate(sentences):
+            mels, frames = self._mels([ids], [(0, si)], opts, spk_id, spk_emb)
+            mel = mels[:, :, : frames[0]]
+            n = mel.shape[2]
+            if self.meta.vocoder != "onnx":  # Griffin-Lim needs the whole sentence
+                yield Audio(self._vocode(mel, frames)[0], self.sample_rate)
+            else:
+                for start in range(0, n, chunk_frames):
+                    end = min(n, start + chunk_frames)
+                    lo, hi = max(0, start - context_frames), min(n, end + context_frames)
+                    audio = self.backend.vocode(np.ascontiguousarray(mel[:, :, lo:hi]))[0]
+                    piece = audio[(start - lo) * hop : (end - lo) * hop]
+                    yield Audio(piece.astype(np.float32), self.sample_rate)
+            if si < len(sentences) - 1 and len(pause):
+                yield Audio(pause, self.sample_rate)
+
+    # -- pipeline -----------------------------------------------------------------------------
+
+    def _sentence_ids(self, text: str) -> list[tuple[int, ...]]:
+        sentences = self.frontend.sentences(text)
+        ids = []
+        for sentence in sentences:
+            try:
+                ids.append(self.frontend.encode_normalized(sentence).ids)
+            except ValueError:
+                logger.warning("skipping unpronounceable sentence %r", sentence[:60])
+        if not ids:
+            raise ValueError(f"no pronounceable text in {text[:60]!r}")
+        return ids
+
+    def _options(
+        self, steps, solver, temperature, speed, seed, schedule, guidance
+    ) -> SynthesisOptions:
+        d = self.meta.defaults
+        steps = d.steps if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 128:
+            raise ValueError(f"steps must be an integer in [1, 128], got {steps!r}")
+        solver = (d.solver if solver is None else solver).lower()
+        if solver not in C.SOLVERS:
+            raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(C.SOLVERS)}")
+        schedule = (d.schedule if schedule is None else schedule).lower()
+        if schedule not in C.SCHEDULES:
+            raise ValueError(
+                f"unknown schedule {schedule!r}; choose one of {', '.join(C.SCHEDULES)}"
+            )
+        temperature = d.temperature if temperature is None else float(temperature)
+        if not (math.isfinite(temperature) and 0 <= temperature <= 2):
+            raise ValueError(f"temperature must be in [0, 2], got {temperature!r}")
+        if not (isinstance(speed, (int, float)) and math.isfinite(speed) and 0.25 <= speed <= 4):
+            raise ValueError(f"speed must be in [0.25, 4], got {speed!r}")
+        guidance = d.guidance_scale if guidance is None else float(guidance)
+        if not (math.isfinite(guidance) and 0 <= guidance <= 10):
+            raise ValueError(f"guidance_scale must be in [0, 10], got {guidance!r}")
+        if seed is None:
+            seed = secrets.randbits(63)
+        elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+        return SynthesisOptions(
+            steps=steps,
+            solver=solver,
+            schedule=schedule,
+            temperature=temperature,
+            length_scale=d.length_scale / speed,
+            guidance_scale=guidance,
+            seed=seed,
+        )
+
+    def _speaker(
+        self, speaker: str | int | None, embedding: Array | None
+    ) -> tuple[int, Array | None]:
+        if self.meta.speaker_mode == "embedding":
+            if embedding is None:
+                raise ValueError(
+                    "this voice is conditioned on a speaker embedding: pass speaker_embedding="
+                    f"(a vector of {self.meta.speaker_embedding_dim} numbers)"
+                )
+            emb = np.asarray(embedding, dtype=np.float32).reshape(-1)
+            if emb.shape[0] != self.meta.speaker_embedding_dim:
+                raise ValueError(
+                    f"speaker_embedding must have {self.meta.speaker_embedding_dim} values, "
+                    f"got {emb.shape[0]}"
+                )
+            if not np.all(np.isfinite(emb)):
+                raise ValueError("speaker_embedding contains NaN or infinite values")
+            return 0, emb
+        if embedding is not None:
+            raise ValueError("this voice has named speakers; use speaker=, not speaker_embedding=")
+        if speaker is None:
+            return 0, None
+        if isinstance(speaker, int) and not isinstance(speaker, bool):
+            if 0 <= speaker < len(self.speakers):
+                return speaker, None
+        elif isinstance(speaker, str) and speaker in self.speakers:
+            return self.speakers.index(speaker), None
+        raise ValueError(f"unknown speaker {speaker!r}; this voice has: {', '.join(self.speakers)}")
+
+    def _mels(
+        self,
+        id_seqs: Sequence[Sequence[int]],
+        keys: Sequence[tuple[int, int]],
+        opts: SynthesisOptions,
+        speaker: int,
+        embedding: Array | None,
+    ) -> tuple[Array, list[int]]:
+        """Token ids of B sentences -> de-normalised log-mels (B, C, T_max) and frame counts."""
+        b = len(id_seqs)
+        n_mels = self.audio_config.n_mels
+        lengths = np.array([len(s) for s in id_seqs], dtype=np.int64)
+        ids = np.zeros((b, int(lengths.max())), dtype=np.int64)
+        for i, seq in enumerate(id_seqs):
+            ids[i, : len(seq)] = seq
+        speakers = np.full((b,), speaker, dtype=np.int64)
+        emb = None if embedding is None else np.repeat(embedding[None], b, axis=0)
+        length_scale = np.full((b,), opts.length_scale, dtype=np.float32)
+        mu, logw, spk = self.backend.encode(ids, lengths, length_scale, speakers, emb)
+
+        token_mask = np.arange(ids.shape[1])[None, :] < lengths[:, None]
+        logw = np.minimum(np.nan_to_num(logw[:, 0, :], nan=0.0), _MAX_LOG_DURATION)
+        durations = np.where(token_mask, np.maximum(1, np.ceil(np.exp(logw))), 0).astype(np.int64)
+        frames = durations.sum(axis=1)
+        t_max = int(frames.max())
+        mu_frames = np.zeros((b, n_mels, t_max), dtype=np.float32)
+        x0 = np.zeros((b, n_mels, t_max), dtype=np.float32)
+        for i in range(b):
+            n = int(lengths[i])
+            mu_frames[i, :, : frames[i]] = np.repeat(mu[i, :, :n], durations[i, :n], axis=1)
+            rng = np.random.default_rng([opts.seed, keys[i][0], keys[i][1]])
+            x0[i, :, : frames[i]] = opts.temperature * rng.standard_normal((n_mels, frames[i]))
+        mel_mask = (np.arange(t_max)[None, None, :] < frames[:, None, None]).astype(np.float32)
+
+        velocity = self._velocity_fn(mu_frames, mel_mask, spk, opts.guidance_scale)
+        grid = solvers.time_grid(opts.steps, opts.schedule)
+        y = solvers.solve(velocity, x0, grid, opts.solver) * mel_mask
+        mel = y * np.float32(self.meta.mel_std) + np.float32(self.meta.mel_mean)
+        mel = np.where(mel_mask > 0, mel, np.float32(self._pad_value)).astype(np.float32)
+        return mel, [int(f) for f in frames]
+
+    def _velocity_fn(
+        self, mu_frames: Array, mel_mask: Array, spk: Array, guidance: float
+    ) -> Callable[[Array, float], Array]:
+        b = mu_frames.shape[0]
+        bind = getattr(self.backend, "bind_velocity", None)
+
+        def bound(mu: Array, cond: Array) -> Callable[[Array, Array], Array]:
+            if bind is not None:
+                return bind(mu, mel_mask, cond)
+            return lambda x, t: self.backend.velocity(x, t, mu, mel_mask, cond)
+
+        cond = bound(mu_frames, spk)
+        if guidance == 1.0:
+            return lambda x, t: cond(x, np.full((b,), t, dtype=np.float32))
+        null = np.repeat(self._null_cond[None], b, axis=0)
+        uncond = bound(np.zeros_like(mu_frames), null)
+
+        def guided(x: Array, t: float) -> Array:
+            tt = np.full((b,), t, dtype=np.float32)
+            v_u = uncond(x, tt)
+            return v_u + np.float32(guidance) * (cond(x, tt) - v_u)
+
+        return guided
+
+    def _vocode(self, mels: Array, frames: Sequence[int]) -> list[Array]:
+        hop = self.audio_config.hop_length
+        if self.meta.vocoder == "griffin-lim":
+            from flowaudio.runtime.griffinlim import griffin_lim
+
+            audio = griffin_lim(mels, self.audio_config)
+        else:
+            audio = self.backend.vocode(mels)
+        audio = np.clip(np.nan_to_num(audio, nan=0.0), -1.0, 1.0)
+        return [audio[i, : f * hop].astype(np.float32) for i, f in enumerate(frames)]

@@ -1,0 +1,170 @@
+"""The torch-free runtime on a tiny voice exported by a test fixture (``tiny_voice``)."""
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import flowaudio
+from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
+from flowaudio.runtime.synthesizer import Voice
+
+BLOCK_TORCH = """
+import importlib.abc, sys
+class Block(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError("torch is blocked in this test")
+sys.meta_path.insert(0, Block())
+"""
+
+
+@pytest.fixture(scope="module")
+def voice(tiny_voice):
+    return Voice.load(tiny_voice, threads=1)
+
+
+def test_runtime_synthesizes_with_torch_unimportable(tiny_voice, tmp_path):
+    out = tmp_path / "x.wav"
+    code = (
+        BLOCK_TORCH
+        + f"""
+import flowaudio
+from flowaudio.cli import main
+audio = flowaudio.synthesize("Hello there. How are you?", voice={str(tiny_voice)!r}, seed=1)
+assert audio.samples.dtype.name == "float32" and audio.duration > 0.2
+assert main(["say", "Hello world.", "-o", {str(out)!r}, "--voice", {str(tiny_voice)!r},
+             "--seed", "3", "--steps", "2", "--solver", "heun"]) == 0
+assert "torch" not in sys.modules
+print("ok", audio.sample_rate)
+"""
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "ok 16000" in proc.stdout
+    data, sr = sf.read(out)
+    assert sr == 16000 and len(data) > 1000
+
+
+def test_same_seed_same_audio(voice):
+    a = voice.synthesize("The cat sat on the mat.", seed=7)
+    b = voice.synthesize("The cat sat on the mat.", seed=7)
+    c = voice.synthesize("The cat sat on the mat.", seed=8)
+    assert np.array_equal(a.samples, b.samples)
+    assert not np.array_equal(a.samples, c.samples)
+    assert np.isfinite(a.samples).all() and np.abs(a.samples).max() <= 1.0
+
+
+@pytest.mark.parametrize("solver", ["euler", "midpoint", "heun", "rk4"])
+@pytest.mark.parametrize("steps", [1, 2, 4, 8])
+def test_every_step_count_and_solver_without_reexport(voice, steps, solver):
+    audio = voice.synthesize("Time flies.", steps=steps, solver=solver, seed=0)
+    assert audio.duration > 0.1 and np.isfinite(audio.samples).all()
+
+
+def test_schedule_temperature_speed_guidance(voice):
+    slow = voice.synthesize("Every cloud has a silver lining.", speed=0.5, seed=0)
+    fast = voice.synthesize("Every cloud has a silver lining.", speed=2.0, seed=0)
+    assert slow.duration > fast.duration
+    for kwargs in ({"schedule": "sway"}, {"temperature": 0.0}, {"guidance_scale": 2.0}):
+        assert np.isfinite(voice.synthesize("Hello.", seed=0, **kwargs).samples).all()
+
+
+def test_speakers_and_errors(voice):
+    assert voice.speakers == ("rms", "slt")
+    a = voice.synthesize("Hello.", speaker="slt", seed=0)
+    b = voice.synthesize("Hello.", speaker="rms", seed=0)
+    assert not np.array_equal(a.samples, b.samples)
+    with pytest.raises(ValueError, match="unknown speaker 'nobody'; this voice has: rms, slt"):
+        voice.synthesize("Hello.", speaker="nobody")
+    with pytest.raises(ValueError, match="empty"):
+        voice.synthesize("   ")
+    with pytest.raises(ValueError, match="pronounceable"):
+        voice.synthesize("😀😀")
+    with pytest.raises(ValueError, match="steps"):
+        voice.synthesize("Hello.", steps=0)
+    with pytest.raises(ValueError, match="unknown solver"):
+        voice.synthesize("Hello.", solver="dopri5")
+    with pytest.raises(ValueError, match="speed"):
+        voice.synthesize("Hello.", speed=float("nan"))
+    with pytest.raises(ValueError, match="speaker_embedding"):
+        voice.synthesize("Hello.", speaker_embedding=np.zeros(4))
+
+
+def test_long_text_is_split_and_joined_with_pauses(voice):
+    one = voice.synthesize("Fortune favours the bold.", seed=0)
+    two = voice.synthesize("Fortune favours the bold. Fortune favours the bold.", seed=0)
+    pause = int(voice.meta.defaults.sentence_pause * voice.sample_rate)
+    assert len(two.samples) > 2 * len(one.samples)
+    # the first sentence is the same audio either way (noise keyed by sentence index)
+    assert np.allclose(two.samples[: len(one.samples)], one.samples, atol=1e-4)
+    assert not two.samples[len(one.samples) : len(one.samples) + pause].any()
+
+
+def test_batch_equals_one_by_one(voice):
+    texts = ["A bird in the hand.", "Actions speak louder than words, they say.", "Hi."]
+    batch = voice.synthesize_batch(texts, seed=3)
+    for i, text in enumerate(texts):
+        single = voice.synthesize_batch([text], seed=3)[0]
+        if i == 0:
+            assert len(batch[i].samples) == len(single.samples)
+        assert len(batch[i].samples) > 0
+    # text 0 alone vs inside the batch: same noise, same mel; the vocoder sees padding only
+    # within its receptive field of the end (0.5 s here), so the audio before that is equal.
+    alone = voice.synthesize_batch([texts[0]], seed=3)[0]
+    tail = voice.sample_rate // 2
+    assert np.abs(batch[0].samples[:-tail] - alone.samples[:-tail]).max() < 1e-4
+    assert np.abs(batch[0].samples - alone.samples).max() < 0.05
+    with pytest.raises(ValueError, match="list of texts"):
+        voice.synthesize_batch("not a list")  # type: ignore[arg-type]
+
+
+def test_stream_yields_chunks_that_add_up(voice):
+    text = "Never put off until tomorrow. What you can do today."
+    chunks = list(voice.stream(text, seed=5, chunk_frames=8, context_frames=16))
+    assert len(chunks) > 3
+    streamed = np.concatenate([c.samples for c in chunks])
+    whole = voice.synthesize(text, seed=5)
+    assert len(streamed) == len(whole.samples)
+    assert np.abs(streamed - whole.samples).max() < 0.05
+
+
+def test_audio_save_and_bytes(voice, tmp_path):
+    audio = voice.synthesize("Hello.", seed=0)
+    audio.save(tmp_path / "a.wav")
+    data, sr = sf.read(tmp_path / "a.wav")
+    assert sr == audio.sample_rate and len(data) == len(audio.samples)
+    raw = audio.to_wav_bytes()
+    assert raw[:4] == b"RIFF"
+    assert len(sf.read(io.BytesIO(raw))[0]) == len(audio.samples)
+
+
+def test_unknown_schema_versions_are_refused_with_a_fix(tiny_voice, tmp_path):
+    copy = tmp_path / "voice"
+    shutil.copytree(tiny_voice, copy)
+    meta = json.loads((copy / "voice.json").read_text())
+    meta["schema_version"] = 99
+    (copy / "voice.json").write_text(json.dumps(meta))
+    with pytest.raises(VoiceFormatError, match="upgrade flowaudio"):
+        Voice.load(copy)
+    meta["schema_version"] = 0
+    (copy / "voice.json").write_text(json.dumps(meta))
+    with pytest.raises(VoiceFormatError, match="re-export"):
+        Voice.load(copy)
+    with pytest.raises(VoiceFormatError, match="not a flowaudio voice"):
+        Voice.load(tmp_path)
+
+
+def test_load_voice_caches_and_cli_lists(tiny_voice, capsys):
+    assert flowaudio.load_voice(tiny_voice) is flowaudio.load_voice(tiny_voice)
+    from flowaudio.cli import main
+
+    assert main(["voices", str(tiny_voice)]) == 0
+    assert "speakers: rms, slt" in capsys.readouterr().out
+    assert main(["info", str(tiny_voice)]) == 0
+    assert VoiceMeta.from_json(capsys.readouterr().out).speakers == ("rms", "slt")
