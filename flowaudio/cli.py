@@ -145,7 +145,126 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_train_vocoder(args: argparse.Namespace) -> int:
+    from flowaudio.train.vocoder import train_vocoder
+
+    trainer = train_vocoder(
+        args.data,
+        args.out,
+        config=args.config,
+        max_steps=args.max_steps,
+        progress=not args.quiet,
+    )
+    print(f"run {args.out}: step {trainer.step}; checkpoints in {Path(args.out) / 'checkpoints'}")
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
+# say, voices, info (runtime: numpy + onnxruntime, no torch)
+
+
+def _cmd_say(args: argparse.Namespace) -> int:
+    import flowaudio
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    voice = flowaudio.load_voice(args.voice, threads=args.threads)
+    audio = voice.synthesize(
+        text,
+        speaker=args.speaker,
+        steps=args.steps,
+        solver=args.solver,
+        temperature=args.temperature,
+        speed=args.speed,
+        seed=args.seed,
+    )
+    audio.save(args.output)
+    print(f"wrote {args.output}: {audio.duration:.2f} s at {audio.sample_rate} Hz")
+    return 0
+
+
+def _cmd_voices(args: argparse.Namespace) -> int:
+    from flowaudio.runtime.contract import VoiceMeta
+    from flowaudio.runtime.synthesizer import default_voice_dir
+
+    entries = []
+    default = default_voice_dir()
+    if default is not None:
+        entries.append(("(default)", default))
+    entries.extend((str(p), Path(p)) for p in args.voice_dirs)
+    if not entries:
+        print("no voices: this build ships no default voice; pass voice directories")
+        return 0
+    for label, path in entries:
+        meta = VoiceMeta.load(path)
+        print(f"{label}: {meta.name} ({meta.audio['sample_rate']} Hz, vocoder {meta.vocoder})")
+        print(f"  speakers: {', '.join(meta.speakers)}")
+    return 0
+
+
+def _cmd_info(args: argparse.Namespace) -> int:
+    from flowaudio.runtime.contract import VoiceMeta
+
+    meta = VoiceMeta.load(args.voice_dir)
+    print(meta.to_json())
+    size = sum(p.stat().st_size for p in Path(args.voice_dir).iterdir() if p.is_file())
+    print(f"# size on disk: {size / 1e6:.1f} MB", file=sys.stderr)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# export (torch -> ONNX; needs the export extra and a source checkout with export/)
+
+
+def _import_export_voice():
+    try:
+        from export import voice
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            f"flowaudio export needs {exc.name}: pip install 'flowaudio[export]'"
+        ) from exc
+    return voice
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    if args.steps is not None and not args.fused:
+        raise ValueError("--steps sets the fused graph's step count: use it with --fused")
+    voice = _import_export_voice()
+    fused_steps = (args.steps if args.steps is not None else 4) if args.fused else None
+    meta = voice.export_voice(
+        args.run_dir,
+        args.vocoder,
+        args.out,
+        fp16=args.fp16,
+        fused_steps=fused_steps,
+        name=args.name,
+        verify=not args.no_verify,
+        log=print,
+    )
+    size = voice.voice_size(args.out)
+    print(
+        f"wrote voice {args.out} ({meta.name}): {size / 1e6:.1f} MB on disk, "
+        f"{len(meta.speakers)} speaker(s), vocoder {meta.vocoder}, "
+        f"{meta.provenance['weights']} weights"
+        + (f", fused {fused_steps} steps" if fused_steps else "")
+        + ("" if args.no_verify else ", verified against torch")
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _add_train_args(p: argparse.ArgumentParser, presets: str, fields: str) -> None:
+    p.add_argument(
+        "--config",
+        default=None,
+        help=f"preset ({presets}) or YAML/TOML file with {fields} (default: small for a new "
+        "run, the stored config when resuming)",
+    )
+    p.add_argument("--data", required=True, help="cache directory from `flowaudio prepare`")
+    p.add_argument("--out", required=True, help="run directory (checkpoints, logs)")
+    p.add_argument("--max-steps", type=int, default=None, help="override train.max_steps")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -255,16 +374,93 @@ def build_parser() -> argparse.ArgumentParser:
         """,
         _cmd_train,
     )
-    p.add_argument(
-        "--config",
-        default=None,
-        help="preset (tiny, small, base) or YAML/TOML file with model: and train: sections "
-        "(default: small for a new run, the stored config when resuming)",
+    _add_train_args(p, "tiny, small, base", "model: and train: sections")
+
+    p = _add(
+        sub,
+        "train-vocoder",
+        "Train the Vocos-style vocoder (mel -> waveform) on a prepared cache with multi-period "
+        "and multi-resolution discriminators. Resumable like `train`.",
+        """
+        flowaudio train-vocoder --config small --data cache/corpus --out runs/vocoder
+        flowaudio train-vocoder --data cache/corpus --out runs/vocoder --max-steps 400000
+        """,
+        _cmd_train_vocoder,
     )
-    p.add_argument("--data", required=True, help="cache directory from `flowaudio prepare`")
-    p.add_argument("--out", required=True, help="run directory (checkpoints, logs)")
-    p.add_argument("--max-steps", type=int, default=None, help="override train.max_steps")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    _add_train_args(p, "tiny, small", "model:, train:, segment_frames, gan_start_step")
+
+    p = _add(
+        sub,
+        "say",
+        "Synthesize TEXT into a WAV file with an exported voice (default: the embedded voice).",
+        """
+        flowaudio say "Hello world." -o hello.wav
+        flowaudio say "Hello." -o x.wav --voice voices/mine --speaker slt --steps 2 --seed 1
+        cat story.txt | flowaudio say - -o story.wav
+        """,
+        _cmd_say,
+    )
+    p.add_argument("text", help="text to speak, or - to read standard input")
+    p.add_argument("-o", "--output", required=True, help="WAV file to write")
+    p.add_argument("--voice", default=None, help="voice directory (default: the embedded voice)")
+    p.add_argument("--speaker", default=None, help="speaker name (see `flowaudio voices`)")
+    p.add_argument("--steps", type=int, default=None, help="ODE steps (voice default: 4)")
+    p.add_argument("--solver", default=None, help="euler, midpoint, heun or rk4")
+    p.add_argument("--temperature", type=float, default=None, help="noise scale")
+    p.add_argument("--speed", type=float, default=1.0, help="speaking rate (> 1 is faster)")
+    p.add_argument("--seed", type=int, default=None, help="seed: same seed, same audio")
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
+
+    p = _add(
+        sub,
+        "voices",
+        "List the embedded voice and the given voice directories with their speakers.",
+        """
+        flowaudio voices
+        flowaudio voices voices/mine voices/other
+        """,
+        _cmd_voices,
+    )
+    p.add_argument("voice_dirs", nargs="*", help="voice directories")
+
+    p = _add(
+        sub,
+        "info",
+        "Print a voice's metadata (voice.json: audio, symbols, speakers, defaults, provenance).",
+        """
+        flowaudio info voices/mine
+        """,
+        _cmd_info,
+    )
+    p.add_argument("voice_dir", help="voice directory")
+    p = _add(
+        sub,
+        "export",
+        "Export a trained acoustic run and vocoder run as an ONNX voice directory (encoder, "
+        "velocity, vocoder graphs + voice.json), checked against torch before it is written.",
+        """
+        flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/mine
+        flowaudio export runs/acoustic --vocoder griffin-lim --out voices/gl --fp16
+        flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/f --fused --steps 4
+        """,
+        _cmd_export,
+    )
+    p.add_argument("run_dir", help="acoustic run directory (its latest checkpoint, EMA weights)")
+    p.add_argument(
+        "--vocoder",
+        required=True,
+        help="vocoder run directory, or griffin-lim for a voice without neural vocoder",
+    )
+    p.add_argument("--out", required=True, help="voice directory to write (a voice is replaced)")
+    p.add_argument("--fp16", action="store_true", help="store weights as float16 (half size)")
+    p.add_argument(
+        "--fused", action="store_true", help="also write fused.onnx (text -> audio, Euler)"
+    )
+    p.add_argument(
+        "--steps", type=int, default=None, help="Euler steps of --fused (4 when not given)"
+    )
+    p.add_argument("--name", default=None, help="voice name (the --out folder name if not given)")
+    p.add_argument("--no-verify", action="store_true", help="skip the torch parity check")
     return parser
 
 

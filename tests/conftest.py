@@ -50,3 +50,78 @@ def teacher_cache(tmp_path_factory):
     )
     prepare_dataset(root / "corpus", root / "cache", workers=1, progress=False)
     return root / "cache"
+
+
+# ---------------------------------------------------------------------------------------------
+# Exported voices
+
+
+def import_export(module: str):
+    """``export.<module>`` (imported lazily: it needs torch and onnx)."""
+    import importlib
+
+    return importlib.import_module(f"export.{module}")
+
+
+@pytest.fixture(scope="session")
+def tiny_acoustic_run(teacher_cache, tmp_path_factory):
+    """A real acoustic run: the tiny preset trained 3 steps on ``teacher_cache`` (2 speakers)."""
+    from flowaudio.train.acoustic import train_acoustic
+
+    run = tmp_path_factory.mktemp("acoustic_run")
+    train_acoustic(teacher_cache, run, "tiny", max_steps=3, progress=False)
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_vocoder_run(tiny_acoustic_run, tmp_path_factory):
+    """A vocoder run as the trainer stores it: a random-init tiny Vocoder at step 0, on the
+    acoustic run's audio config."""
+    from flowaudio.config import AudioConfig, from_dict
+    from flowaudio.models.vocoder import VOCODER_PRESETS
+    from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
+
+    audio = load_checkpoint(latest_checkpoint(tiny_acoustic_run))["metadata"]["audio"]
+    run = tmp_path_factory.mktemp("vocoder_run")
+    return save_vocoder_run(run, VOCODER_PRESETS["tiny"], from_dict(AudioConfig, audio))
+
+
+def save_vocoder_run(run, config, audio, step: int = 0, seed: int = 0):
+    """Write a random-init vocoder checkpoint into ``run`` (the trainer's layout)."""
+    import torch
+
+    from flowaudio.config import to_dict
+    from flowaudio.models.vocoder import Vocoder
+    from flowaudio.train.checkpoint import checkpoint_path, save_checkpoint
+    from flowaudio.train.config import TrainConfig
+
+    torch.manual_seed(seed)
+    vocoder = Vocoder(config, audio)
+    save_checkpoint(
+        checkpoint_path(run, step),
+        {
+            "task": "vocoder",
+            "config": {"model": to_dict(config), "train": to_dict(TrainConfig())},
+            "metadata": {"audio": to_dict(audio)},
+            "modules": {"generator": vocoder.state_dict(), "discriminator": {}},
+            "ema": None,
+            "step": step,
+        },
+    )
+    return run
+
+
+@pytest.fixture(scope="session")
+def tiny_voice(tiny_acoustic_run, tiny_vocoder_run, tmp_path_factory):
+    """An exported (and verified) voice directory: tiny acoustic run + tiny vocoder run."""
+    voice = import_export("voice")
+    out = tmp_path_factory.mktemp("voices") / "tiny"
+    voice.export_voice(tiny_acoustic_run, tiny_vocoder_run, out, name="tiny")
+    return out
+
+
+@pytest.fixture(scope="session")
+def make_vocoder_run():
+    """``make_vocoder_run(run_dir, VocoderConfig, AudioConfig, step=0)``: a random-init vocoder
+    run in the trainer's layout; returns ``run_dir``."""
+    return save_vocoder_run

@@ -1,0 +1,508 @@
+"""Training runs -> a voice directory (``flowaudio export``): graphs, voice.json, parity check.
+
+::
+
+    export_voice(ACOUSTIC_RUN, VOCODER_RUN | "griffin-lim", VOICE_DIR)
+
+1. loads the latest checkpoint of each run (the EMA weights when the run kept them) and rebuilds
+   the modules from the config stored with the weights (:func:`load_acoustic`,
+   :func:`load_vocoder`);
+2. checks that the vocoder was trained on the acoustic model's features (same audio config);
+3. builds the :class:`~flowaudio.runtime.contract.VoiceMeta` (:func:`build_voice_meta`);
+4. writes encoder.onnx, velocity.onnx, vocoder.onnx (not for Griffin-Lim), optionally
+   fused.onnx, and voice.json into a temporary folder next to VOICE_DIR; every graph carries
+   voice.json in its ``metadata_props``;
+5. verifies the graphs against torch (:func:`export.verify.verify_voice`), and only then renames
+   the folder to VOICE_DIR, so a failed export never leaves a half-written voice behind.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from export.onnx_io import export_graph
+from export.verify import VerifyError, verify_voice
+from export.vocoder import VocoderGraph, vocoder_metadata
+from export.wrappers import EncoderGraph, FusedGraph, VelocityGraph, speaker_mode
+from flowaudio.config import AudioConfig, ConfigError, from_dict, to_dict
+from flowaudio.models.config import TTSConfig
+from flowaudio.models.tts import FlowTTS
+from flowaudio.models.vocoder import Vocoder, VocoderConfig
+from flowaudio.runtime import contract as C
+from flowaudio.runtime.contract import SynthesisDefaults, VoiceMeta
+from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
+from flowaudio.version import __version__
+
+__all__ = [
+    "GRIFFIN_LIM",
+    "AcousticRun",
+    "VocoderRun",
+    "build_voice_meta",
+    "export_voice",
+    "load_acoustic",
+    "load_vocoder",
+    "voice_size",
+]
+
+logger = logging.getLogger(__name__)
+
+GRIFFIN_LIM = "griffin-lim"
+
+
+@dataclass(frozen=True)
+class AcousticRun:
+    """The acoustic model of a run's checkpoint, ready to export (eval mode, float32, CPU)."""
+
+    model: FlowTTS
+    metadata: dict[str, Any]
+    """The checkpoint's metadata: symbols, speakers, audio, text, mel_mean, mel_std, corpus."""
+    config: dict[str, Any]
+    """The run config as stored: {"model": TTSConfig dict, "train": TrainConfig dict}."""
+    step: int
+    checkpoint: Path
+
+
+@dataclass(frozen=True)
+class VocoderRun:
+    """The vocoder generator of a run's checkpoint (eval mode, float32, CPU)."""
+
+    model: Vocoder
+    metadata: dict[str, Any]
+    """The checkpoint's metadata: audio (and, from the trainer, corpus and n_parameters)."""
+    config: dict[str, Any]
+    """The run config as stored: {"model": VocoderConfig dict, "train": TrainConfig dict, ...}."""
+    step: int
+    checkpoint: Path
+
+
+# ---------------------------------------------------------------------------------------------
+# loading runs
+
+
+def _resolve_checkpoint(run: str | Path, what: str) -> Path:
+    """A checkpoint file as given, or the latest one of a run directory."""
+    run = Path(run)
+    if run.is_file():
+        return run
+    if not run.is_dir():
+        hint = " or griffin-lim" if what == "vocoder" else ""
+        raise FileNotFoundError(f"{what} run not found: {run} (pass a run directory{hint})")
+    found = latest_checkpoint(run)
+    if found is None:
+        raise FileNotFoundError(
+            f"{run} has no checkpoint ({run / 'checkpoints'} holds no step_XXXXXXXX.pt); "
+            f"pass the run directory of a trained {what} model"
+        )
+    return found
+
+
+def _load(path: Path, task: str, module_key: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """(checkpoint dict, the weights to export) after checking the checkpoint's shape."""
+    state = load_checkpoint(path)  # ValueError for unreadable or foreign files
+    if state.get("task") != task:
+        raise ValueError(
+            f"{path} is a checkpoint of task {state.get('task')!r}, expected {task!r}; pass the "
+            f"{task} run"
+        )
+    missing = [k for k in ("config", "metadata", "modules", "step") if k not in state]
+    if missing or not isinstance(state.get("modules"), Mapping):
+        raise ValueError(
+            f"{path} lacks checkpoint entries {missing or ['modules']}; is it complete?"
+        )
+    weights = state.get("ema")
+    if weights is None:
+        if module_key not in state["modules"]:
+            raise ValueError(
+                f"{path} has no {module_key!r} weights (modules: {sorted(state['modules'])})"
+            )
+        weights = state["modules"][module_key]
+    return state, weights
+
+
+def _load_weights(module: torch.nn.Module, weights: Mapping[str, Any], path: Path) -> None:
+    try:
+        module.load_state_dict(weights)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"{path}: the weights do not fit the model built from the stored config ({exc})"
+        ) from exc
+
+
+def load_acoustic(run: str | Path) -> AcousticRun:
+    """Load the latest checkpoint of an acoustic run (or the checkpoint file ``run``).
+
+    The EMA weights are used when the checkpoint has them. The model is rebuilt from the stored
+    config with ``n_vocab = len(symbols)`` and the mel statistics of the metadata.
+
+    Raises:
+        FileNotFoundError: no run or no checkpoint there.
+        ValueError: the checkpoint is unreadable, of another task, or inconsistent.
+    """
+    path = _resolve_checkpoint(run, "acoustic")
+    state, weights = _load(path, "acoustic", "model")
+    meta = state["metadata"]
+    try:
+        config = from_dict(TTSConfig, state["config"]["model"], where="model")
+        symbols = meta["symbols"]["symbols"]
+        mel_mean, mel_std = float(meta["mel_mean"]), float(meta["mel_std"])
+        missing = [k for k in ("audio", "text", "speakers") if k not in meta]
+        if missing:
+            raise KeyError(", ".join(missing))
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise ValueError(f"{path}: incomplete acoustic checkpoint ({exc!r})") from exc
+    model = FlowTTS(config, n_vocab=len(symbols))
+    _load_weights(model, weights, path)
+    model.set_normalization(mel_mean, mel_std)
+    return AcousticRun(
+        model=model.float().eval(),
+        metadata=dict(meta),
+        config=dict(state["config"]),
+        step=int(state["step"]),
+        checkpoint=path,
+    )
+
+
+def load_vocoder(run: str | Path) -> VocoderRun:
+    """Load the latest checkpoint of a vocoder run (or the checkpoint file ``run``); the EMA
+    generator when the checkpoint has one.
+
+    Raises:
+        FileNotFoundError: no run or no checkpoint there.
+        ValueError: the checkpoint is unreadable, of another task, or inconsistent.
+    """
+    path = _resolve_checkpoint(run, "vocoder")
+    state, weights = _load(path, "vocoder", "generator")
+    try:
+        config = from_dict(VocoderConfig, state["config"]["model"], where="model")
+        audio = from_dict(AudioConfig, state["metadata"]["audio"], where="audio")
+    except (KeyError, TypeError, ConfigError) as exc:
+        raise ValueError(f"{path}: incomplete vocoder checkpoint ({exc!r})") from exc
+    model = Vocoder(config, audio)
+    _load_weights(model, weights, path)
+    return VocoderRun(
+        model=model.float().eval(),
+        metadata=dict(state["metadata"]),
+        config=dict(state["config"]),
+        step=int(state["step"]),
+        checkpoint=path,
+    )
+
+
+def _check_audio(acoustic: AcousticRun, vocoder: VocoderRun) -> None:
+    ours = to_dict(from_dict(AudioConfig, acoustic.metadata["audio"]))
+    theirs = to_dict(vocoder.model.audio)
+    diff = [
+        f"{k}: vocoder {theirs[k]!r} vs acoustic {ours[k]!r}" for k in ours if ours[k] != theirs[k]
+    ]
+    if diff:
+        raise ValueError(
+            f"the vocoder ({vocoder.checkpoint}) was trained on other features than the acoustic "
+            f"model ({acoustic.checkpoint}): {'; '.join(diff)}. Train the vocoder with the "
+            "acoustic model's audio config, or export with --vocoder griffin-lim"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# voice.json
+
+
+def build_voice_meta(
+    acoustic: AcousticRun,
+    vocoder: VocoderRun | None,
+    *,
+    name: str,
+    fused_steps: int | None = None,
+    fp16: bool = False,
+    defaults: SynthesisDefaults | None = None,
+) -> VoiceMeta:
+    """The voice.json of ``acoustic`` + ``vocoder`` (None: Griffin-Lim)."""
+    model, meta = acoustic.model, acoustic.metadata
+    mode = speaker_mode(model)
+    with torch.no_grad():
+        null = model.null_condition(1)[0].float().tolist()
+    exported_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    provenance: dict[str, Any] = {
+        "acoustic": {
+            "checkpoint": str(acoustic.checkpoint),
+            "steps_trained": acoustic.step,
+            "config": acoustic.config.get("model"),
+            "train": acoustic.config.get("train"),
+            "corpus": meta.get("corpus"),
+            "n_parameters": model.count_parameters(),
+        },
+        "vocoder": GRIFFIN_LIM
+        if vocoder is None
+        else {
+            "checkpoint": str(vocoder.checkpoint),
+            "steps_trained": vocoder.step,
+            "config": vocoder.config.get("model"),
+            "corpus": vocoder.metadata.get("corpus"),
+            "n_parameters": vocoder.model.num_parameters(),
+        },
+        "weights": "float16" if fp16 else "float32",
+        "exporter": f"torch {torch.__version__} TorchScript exporter (dynamo=False), "
+        f"opset {C.OPSET}",
+        "flowaudio_version": __version__,
+        "exported_at": exported_at,
+    }
+    return VoiceMeta(
+        schema_version=C.SCHEMA_VERSION,
+        name=name,
+        audio=to_dict(from_dict(AudioConfig, meta["audio"])),
+        text=dict(meta["text"]),
+        symbols=dict(meta["symbols"]),
+        speakers=tuple(meta["speakers"]),
+        speaker_mode=mode,
+        speaker_embedding_dim=model.config.speaker.external_dim if mode == "embedding" else 0,
+        speaker_cond_dim=model.speaker.dim,
+        null_speaker_cond=tuple(float(x) for x in null),
+        mel_mean=float(meta["mel_mean"]),
+        mel_std=float(meta["mel_std"]),
+        vocoder="onnx" if vocoder is not None else GRIFFIN_LIM,
+        defaults=defaults or SynthesisDefaults(),
+        fused_steps=fused_steps,
+        provenance=provenance,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# graphs
+
+
+def _encoder_example(model: FlowTTS) -> tuple[torch.Tensor, ...]:
+    # Two items of different lengths, so nothing batch- or length-specific gets traced in.
+    gen = torch.Generator().manual_seed(0)
+    ids = torch.randint(0, model.n_vocab, (2, 16), generator=gen)
+    id_lengths = torch.tensor([16, 9])
+    length_scale = torch.tensor([1.0, 1.2])
+    cfg = model.config.speaker
+    if cfg.external_dim > 0:
+        speaker = torch.randn(2, cfg.external_dim, generator=gen)
+    else:
+        speaker = torch.tensor([0, cfg.n_speakers - 1])
+    return ids, id_lengths, length_scale, speaker
+
+
+def _encoder_names(model: FlowTTS) -> tuple[list[str], dict[str, dict[int, str]]]:
+    spk = C.ENC_SPEAKER_EMBEDDING if speaker_mode(model) == "embedding" else C.ENC_SPEAKERS
+    inputs = [C.ENC_IDS, C.ENC_ID_LENGTHS, C.ENC_LENGTH_SCALE, spk]
+    axes = {
+        C.ENC_IDS: {0: "batch", 1: "tokens"},
+        C.ENC_ID_LENGTHS: {0: "batch"},
+        C.ENC_LENGTH_SCALE: {0: "batch"},
+        spk: {0: "batch"},
+    }
+    return inputs, axes
+
+
+def _write_graphs(
+    folder: Path,
+    meta: VoiceMeta,
+    model: FlowTTS,
+    vocoder: Vocoder | None,
+    fused_steps: int | None,
+    fp16: bool,
+) -> None:
+    def metadata(graph: str) -> dict[str, str]:
+        return {
+            C.METADATA_VOICE_KEY: meta.to_json(),
+            C.METADATA_SCHEMA_KEY: str(C.SCHEMA_VERSION),
+            "flowaudio.graph": graph,
+            "flowaudio.version": __version__,
+        }
+
+    enc_inputs, enc_axes = _encoder_names(model)
+    export_graph(
+        EncoderGraph(model),
+        _encoder_example(model),
+        folder / C.ENCODER_ONNX,
+        enc_inputs,
+        [C.ENC_MU, C.ENC_LOG_DURATIONS, C.ENC_SPEAKER_COND],
+        {
+            **enc_axes,
+            C.ENC_MU: {0: "batch", 2: "tokens"},
+            C.ENC_LOG_DURATIONS: {0: "batch", 2: "tokens"},
+            C.ENC_SPEAKER_COND: {0: "batch"},
+        },
+        metadata("encoder"),
+        fp16,
+    )
+    frames = 45  # odd, not a multiple of the U-Net's stride: the padding path is traced
+    mask = (torch.arange(frames)[None, :] < torch.tensor([frames, 30])[:, None]).float()
+    gen = torch.Generator().manual_seed(0)
+    export_graph(
+        VelocityGraph(model),
+        (
+            torch.randn(2, model.n_mels, frames, generator=gen),
+            torch.tensor([0.25, 0.5]),
+            torch.randn(2, model.n_mels, frames, generator=gen),
+            mask[:, None, :],
+            torch.randn(2, model.speaker.dim, generator=gen),
+        ),
+        folder / C.VELOCITY_ONNX,
+        [C.VEL_X, C.VEL_T, C.VEL_MU_FRAMES, C.VEL_MEL_MASK, C.VEL_SPEAKER_COND],
+        [C.VEL_V],
+        {
+            C.VEL_X: {0: "batch", 2: "frames"},
+            C.VEL_T: {0: "batch"},
+            C.VEL_MU_FRAMES: {0: "batch", 2: "frames"},
+            C.VEL_MEL_MASK: {0: "batch", 2: "frames"},
+            C.VEL_SPEAKER_COND: {0: "batch"},
+            C.VEL_V: {0: "batch", 2: "frames"},
+        },
+        metadata("velocity"),
+        fp16,
+    )
+    if vocoder is None:
+        return
+    export_graph(
+        VocoderGraph(vocoder),
+        (torch.zeros(2, vocoder.audio.n_mels, 64),),
+        folder / C.VOCODER_ONNX,
+        [C.VOC_MEL],
+        [C.VOC_AUDIO],
+        {C.VOC_MEL: {0: "batch", 2: "frames"}, C.VOC_AUDIO: {0: "batch", 1: "samples"}},
+        {**vocoder_metadata(vocoder), **metadata("vocoder")},
+        fp16,
+    )
+    if fused_steps is None:
+        return
+    example = _encoder_example(model)
+    noise = torch.randn(2, model.n_mels, 120, generator=gen)
+    export_graph(
+        FusedGraph(model, vocoder, fused_steps),
+        (*example, noise),
+        folder / C.FUSED_ONNX,
+        [*enc_inputs, C.FUSED_NOISE],
+        [C.FUSED_AUDIO, C.FUSED_AUDIO_LENGTHS],
+        {
+            **enc_axes,
+            C.FUSED_NOISE: {0: "batch", 2: "max_frames"},
+            C.FUSED_AUDIO: {0: "batch", 1: "samples"},
+            C.FUSED_AUDIO_LENGTHS: {0: "batch"},
+        },
+        metadata("fused"),
+        fp16,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# export
+
+
+def voice_size(voice_dir: str | Path) -> int:
+    """Bytes on disk of the files of a voice directory."""
+    return sum(p.stat().st_size for p in Path(voice_dir).iterdir() if p.is_file())
+
+
+def _check_target(out: Path) -> None:
+    # Replacing a previous export is fine; deleting a folder of other files is not.
+    if out.exists() and (
+        not out.is_dir() or (any(out.iterdir()) and not (out / C.VOICE_JSON).is_file())
+    ):
+        raise ValueError(
+            f"{out} exists and is not a flowaudio voice; choose another --out (an existing "
+            "voice directory is replaced)"
+        )
+
+
+def _replace_dir(new: Path, out: Path) -> None:
+    """Rename ``new`` to ``out``, replacing an existing voice directory there."""
+    old = None
+    if out.exists():
+        old = out.with_name(f".{out.name}.old-{os.getpid()}")
+        os.replace(out, old)
+    try:
+        os.replace(new, out)
+    except BaseException:
+        if old is not None:
+            os.replace(old, out)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def export_voice(
+    acoustic_run: str | Path,
+    vocoder: str | Path,
+    out: str | Path,
+    *,
+    fp16: bool = False,
+    fused_steps: int | None = None,
+    name: str | None = None,
+    verify: bool = True,
+    log: Callable[[str], None] | None = None,
+) -> VoiceMeta:
+    """Export an acoustic run and a vocoder run (or ``"griffin-lim"``) as the voice ``out``.
+
+    Args:
+        acoustic_run: run directory of ``flowaudio train`` (or one of its checkpoint files).
+        vocoder: run directory of a vocoder training (or a checkpoint file), or
+            ``"griffin-lim"`` for a voice without neural vocoder (no vocoder.onnx).
+        out: the voice directory to write; an existing voice there is replaced.
+        fp16: store large weights as float16 (half the size; float32 inputs and arithmetic).
+        fused_steps: also write fused.onnx (text -> audio, this many Euler steps); needs a
+            neural vocoder.
+        name: the voice's name (default: the directory name of ``out``).
+        verify: check every graph against torch before the voice is put in place
+            (:func:`export.verify.verify_voice`).
+        log: called with the verification table (e.g. ``print``).
+
+    Returns:
+        the :class:`VoiceMeta` written to ``out/voice.json``.
+
+    Raises:
+        FileNotFoundError: a run or checkpoint is missing.
+        ValueError: unreadable or mismatched checkpoints (e.g. different audio configs), a bad
+            argument, or ``out`` exists and is not a voice.
+        VerifyError: an exported graph disagrees with torch (nothing is written then).
+    """
+    out = Path(out)
+    griffin_lim = isinstance(vocoder, str) and vocoder == GRIFFIN_LIM
+    if fused_steps is not None:
+        if isinstance(fused_steps, bool) or not isinstance(fused_steps, int) or fused_steps < 1:
+            raise ValueError(f"fused_steps must be a positive integer, got {fused_steps!r}")
+        if griffin_lim:
+            raise ValueError(
+                "a fused graph needs a neural vocoder (Griffin-Lim runs in numpy); drop "
+                "--fused or pass --vocoder VOCODER_RUN"
+            )
+    _check_target(out)
+    acoustic = load_acoustic(acoustic_run)
+    voc = None if griffin_lim else load_vocoder(vocoder)
+    if voc is not None:
+        _check_audio(acoustic, voc)
+    meta = build_voice_meta(
+        acoustic, voc, name=name or out.resolve().name, fused_steps=fused_steps, fp16=fp16
+    )
+    vocoder_model = voc.model if voc is not None else None
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        _write_graphs(tmp, meta, acoustic.model, vocoder_model, fused_steps, fp16)
+        # Byte for byte the text every graph carries in its metadata.
+        (tmp / C.VOICE_JSON).write_text(meta.to_json(), encoding="utf-8")
+        if verify:
+            try:
+                verify_voice(tmp, acoustic.model, vocoder_model, log=log)
+            except VerifyError as exc:
+                raise VerifyError(dataclasses.replace(exc.report, voice_dir=str(out))) from None
+        _check_target(out)
+        _replace_dir(tmp, out)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    logger.debug("wrote voice %s (%.1f MB)", out, voice_size(out) / 1e6)
+    return meta
