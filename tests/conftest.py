@@ -74,16 +74,13 @@ def tiny_acoustic_run(teacher_cache, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def tiny_vocoder_run(tiny_acoustic_run, tmp_path_factory):
-    """A vocoder run as the trainer stores it: a random-init tiny Vocoder at step 0, on the
-    acoustic run's audio config."""
-    from flowaudio.config import AudioConfig, from_dict
-    from flowaudio.models.vocoder import VOCODER_PRESETS
-    from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
+def tiny_vocoder_run(teacher_cache, tmp_path_factory):
+    """A real vocoder run: the tiny preset trained (GAN) 3 steps on ``teacher_cache``."""
+    from flowaudio.train.vocoder import train_vocoder
 
-    audio = load_checkpoint(latest_checkpoint(tiny_acoustic_run))["metadata"]["audio"]
     run = tmp_path_factory.mktemp("vocoder_run")
-    return save_vocoder_run(run, VOCODER_PRESETS["tiny"], from_dict(AudioConfig, audio))
+    train_vocoder(teacher_cache, run, "tiny", max_steps=3, progress=False)
+    return run
 
 
 def save_vocoder_run(run, config, audio, step: int = 0, seed: int = 0):

@@ -63,7 +63,7 @@ def test_export_writes_a_complete_self_describing_voice(tiny_voice, tiny_acousti
     prov = meta.provenance
     assert prov["acoustic"]["steps_trained"] == 3
     assert prov["acoustic"]["config"]["encoder"]["channels"] == 32
-    assert prov["vocoder"]["steps_trained"] == 0
+    assert prov["vocoder"]["steps_trained"] == 3
     assert prov["weights"] == "float32"
     assert prov["exported_at"].endswith("+00:00")
 
