@@ -371,6 +371,8 @@ _ALLOWED = re.compile(r"""[A-Za-z0-9 .,;:!?'"()-]*""")
 _URL = re.compile(r"https?:|ftp:|www\.|\.(?:com|org|net|edu|gov)\b", re.IGNORECASE)
 # "4." or "b)" standing alone: numbered lists that the joining of lines ran together.
 _LIST_MARKER = re.compile(r"(?:^|\s)(?:\d{1,2}|[a-z])[.)](?:\s|$)")
+# Part-of-speech tags of dictionary-style entries ("economist, n: Someone who...").
+_POS_MARKER = re.compile(r"(?:^|[\s,])(?:n|v|vt|vi|adj|adv|prep|pron|conj|interj|pl)\.?:", re.I)
 # Words at least one of which appears in almost any English sentence of 20+ characters; a
 # sentence without any is most likely another language (fortunes has Latin and French).
 _ENGLISH_WORDS = frozenset(
@@ -426,7 +428,7 @@ def _clean_sentence(text: str, min_chars: int, max_chars: int) -> tuple[str | No
         return None, "URL"
     if "::" in text:
         return None, "code-like"
-    if ".:" in text or _LIST_MARKER.search(text):
+    if ".:" in text or _LIST_MARKER.search(text) or _POS_MARKER.search(text):
         return None, "list or definition markers"
     if not _ALLOWED.fullmatch(text):
         return None, "symbols or code"
@@ -554,7 +556,7 @@ def load_sentences(source: str | Path, *, min_chars: int = 20, max_chars: int = 
         7. Dropped: non-ASCII text; URLs (``http:``, ``www.``, ``.com``...); ``::``; any
            character besides letters, digits, space and ``. , ; : ! ? ' " ( ) -`` (this drops
            lines with ``|``, code and markup); numbered-list markers (``4.``, ``b)``) and
-           dictionary markers (``n.:``); fewer than 70% letters and spaces; any digit
+           dictionary markers (``n.:``, ``, n:``); fewer than 70% letters and spaces; any digit
            (teachers read numbers unlike flowaudio's normaliser); more than half the letters upper-case; a start that is not a letter,
            digit, quote or bracket; unbalanced double quotes or brackets; no common English
            word (the, and, of, is, you...), which catches Latin and French.

@@ -455,3 +455,13 @@ def test_default_recipe() -> None:
     assert 3.0 <= hours <= 4.0
     for spec in DEFAULT_VOICE_RECIPE.voices:
         parse_voice(spec)
+
+
+def test_dictionary_entries_are_dropped(tmp_path):
+    src = tmp_path / "defs.txt"
+    src.write_text(
+        "economist, n: Someone who is good with figures but lacks the personality.\n"
+        "bore, n.: A person who talks when you wish him to listen to you.\n"
+        "The doctor said that the patient was going to be fine.\n"
+    )
+    assert load_sentences(src) == ["The doctor said that the patient was going to be fine."]

@@ -1,0 +1,93 @@
+"""Intelligibility: transcribe with pocketsphinx (offline, English) and score with jiwer.
+
+pocketsphinx is a small, old recogniser: its absolute WER on clean speech is far from modern
+ASR, so always compare against the WER of reference audio on the same sentences (the teacher
+recordings), never against a number from elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from flowaudio.audio.io import resample
+from flowaudio.text.normalize import normalize_text
+
+ASR_SAMPLE_RATE = 16000
+_PUNCT = re.compile(r"[^a-z' ]+")
+
+
+def normalize_for_wer(text: str) -> str:
+    """Words as an ASR would write them: numbers and symbols spelled out, lower case, no
+    punctuation, hyphens as spaces (``"Dr. Smith's $5"`` -> ``"doctor smith's five dollars"``)."""
+    spoken = normalize_text(text).lower().replace("-", " ")
+    return " ".join(_PUNCT.sub(" ", spoken).split())
+
+
+class Transcriber:
+    """pocketsphinx with its bundled US English model; one decoder, used under a lock."""
+
+    def __init__(self) -> None:
+        try:
+            from pocketsphinx import Decoder
+        except ImportError as exc:  # pragma: no cover - the eval extra is installed in dev
+            raise RuntimeError(
+                "transcription needs pocketsphinx: pip install 'flowaudio[eval]'"
+            ) from exc
+        self._decoder = Decoder(samprate=ASR_SAMPLE_RATE, logfn=os.devnull)
+        self._lock = threading.Lock()
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int) -> str:
+        """The recognised words of mono float audio in [-1, 1] (any sample rate)."""
+        audio = np.asarray(samples, dtype=np.float32)
+        if audio.ndim != 1 or audio.size == 0:
+            raise ValueError(f"expected non-empty mono audio, got shape {audio.shape}")
+        if sample_rate != ASR_SAMPLE_RATE:
+            audio = resample(audio, sample_rate, ASR_SAMPLE_RATE)
+        pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+        with self._lock:
+            self._decoder.start_utt()
+            self._decoder.process_raw(pcm.tobytes(), full_utt=True)
+            self._decoder.end_utt()
+            hyp = self._decoder.hyp()
+        return hyp.hypstr if hyp is not None else ""
+
+
+@dataclass(frozen=True)
+class WerResult:
+    """Corpus-level word error rate (errors / reference words) and its parts."""
+
+    wer: float
+    words: int
+    substitutions: int
+    deletions: int
+    insertions: int
+
+
+def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> WerResult:
+    """WER over all sentences together (not a mean of per-sentence rates)."""
+    import jiwer
+
+    if len(references) != len(hypotheses) or not references:
+        raise ValueError(
+            f"need as many hypotheses as references (>= 1), got {len(references)} and "
+            f"{len(hypotheses)}"
+        )
+    refs = [normalize_for_wer(r) for r in references]
+    hyps = [normalize_for_wer(h) for h in hypotheses]
+    if not all(refs):
+        raise ValueError("every reference must contain at least one word")
+    out = jiwer.process_words(refs, hyps)
+    words = sum(len(r.split()) for r in refs)
+    return WerResult(
+        wer=(out.substitutions + out.deletions + out.insertions) / words,
+        words=words,
+        substitutions=out.substitutions,
+        deletions=out.deletions,
+        insertions=out.insertions,
+    )
