@@ -43,25 +43,19 @@ def _heldout(corpus: Path, per_speaker: int) -> list[tuple[Path, str, str]]:
 
 
 class _TorchVocoder:
-    """The EMA generator of a vocoder run."""
+    """The (EMA) generator of a vocoder run."""
 
     def __init__(self, run: Path):
-        import torch
+        from export.voice import load_vocoder
 
-        from flowaudio.models.vocoder import Vocoder, VocoderConfig
-        from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
-
-        state = load_checkpoint(latest_checkpoint(run))
-        self.audio = from_dict(AudioConfig, state["metadata"]["audio"])
-        self.model = Vocoder(from_dict(VocoderConfig, state["config"]["model"]), self.audio)
-        self.model.load_state_dict(state["ema"] or state["modules"]["generator"])
-        self.model.eval()
-        self.step = state["step"]
-        self._torch = torch
+        self.run = load_vocoder(run)
+        self.step = self.run.step
 
     def __call__(self, mel: np.ndarray) -> np.ndarray:
-        with self._torch.no_grad():
-            return self.model(self._torch.from_numpy(mel)[None])[0].numpy()
+        import torch
+
+        with torch.no_grad():
+            return self.run.model(torch.from_numpy(mel)[None])[0].numpy()
 
 
 def _vocoders(spec: str, audio: AudioConfig) -> dict:
@@ -77,20 +71,16 @@ def _vocoders(spec: str, audio: AudioConfig) -> dict:
 
 
 def _acoustic(run: Path):
+    """(text, speaker, steps) -> log-mel with the (EMA) model of an acoustic run, in torch."""
     import torch
 
+    from export.voice import load_acoustic
     from flowaudio.config import TextConfig
-    from flowaudio.models.config import TTSConfig
-    from flowaudio.models.tts import FlowTTS
     from flowaudio.text.frontend import TextFrontend
     from flowaudio.text.symbols import SymbolTable
-    from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
 
-    state = load_checkpoint(latest_checkpoint(run))
-    meta = state["metadata"]
-    model = FlowTTS(from_dict(TTSConfig, state["config"]["model"]), len(meta["symbols"]["symbols"]))
-    model.load_state_dict(state["ema"] or state["modules"]["model"])
-    model.eval()
+    loaded = load_acoustic(run)
+    meta = loaded.metadata
     frontend = TextFrontend(
         from_dict(TextConfig, meta["text"]), SymbolTable.from_dict(meta["symbols"])
     )
@@ -98,10 +88,13 @@ def _acoustic(run: Path):
     def synth(text: str, speaker: str, steps: int) -> np.ndarray:
         ids = torch.tensor([frontend.encode(text).ids])
         spk = torch.tensor([meta["speakers"].index(speaker)])
-        out = model.synthesize(ids, torch.tensor([ids.shape[1]]), spk, steps=steps, seed=0)
+        with torch.no_grad():
+            out = loaded.model.synthesize(
+                ids, torch.tensor([ids.shape[1]]), spk, steps=steps, seed=0
+            )
         return out.mel[0, :, : int(out.mel_lengths[0])].numpy()
 
-    return synth, state["step"]
+    return synth, loaded.step
 
 
 def main(argv: list[str] | None = None) -> int:
