@@ -132,23 +132,12 @@ def _cmd_corpus_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from flowaudio.train.acoustic import train_acoustic
-
-    trainer = train_acoustic(
-        args.data,
-        args.out,
-        config=args.config,
-        max_steps=args.max_steps,
-        progress=not args.quiet,
-    )
-    print(f"run {args.out}: step {trainer.step}; checkpoints in {Path(args.out) / 'checkpoints'}")
-    return 0
-
-
-def _cmd_train_vocoder(args: argparse.Namespace) -> int:
-    from flowaudio.train.vocoder import train_vocoder
-
-    trainer = train_vocoder(
+    """``train`` (acoustic model) and ``train-vocoder``: the same options, another task."""
+    if args.command == "train-vocoder":
+        from flowaudio.train.vocoder import train_vocoder as train
+    else:
+        from flowaudio.train.acoustic import train_acoustic as train
+    trainer = train(
         args.data,
         args.out,
         config=args.config,
@@ -385,7 +374,7 @@ def build_parser() -> argparse.ArgumentParser:
         flowaudio train-vocoder --config small --data cache/corpus --out runs/vocoder
         flowaudio train-vocoder --data cache/corpus --out runs/vocoder --max-steps 400000
         """,
-        _cmd_train_vocoder,
+        _cmd_train,
     )
     _add_train_args(p, "tiny, small", "model:, train:, segment_frames, gan_start_step")
 
