@@ -27,12 +27,9 @@ from torch import Tensor, nn
 
 from flowaudio.models.tts import FlowTTS
 from flowaudio.models.vocoder import Vocoder
+from flowaudio.runtime.contract import MAX_FRAMES_PER_TOKEN
 
-__all__ = ["MAX_FRAMES_PER_TOKEN", "EncoderGraph", "FusedGraph", "VelocityGraph", "speaker_mode"]
-
-MAX_FRAMES_PER_TOKEN = 100
-"""Cap on one token's duration in the fused graph, as the host runtime caps it
-(``flowaudio.runtime.synthesizer``): a duration predictor gone wild must not allocate gigabytes."""
+__all__ = ["EncoderGraph", "FusedGraph", "VelocityGraph", "speaker_mode"]
 
 
 def speaker_mode(model: FlowTTS) -> str:

@@ -38,15 +38,19 @@ vocoder.onnx
 
 fused.onnx (optional)
     inputs:  ids, id_lengths, length_scale, speakers | speaker_embedding, noise (B, C, T_max)
-    outputs: audio (B, T * hop), audio_lengths (B,) int64
+             the initial state already scaled, x0 = temperature * N(0, I); frames past T_max
+             are cut
+    outputs: audio (B, T * hop), audio_lengths (B,) int64; ``fused_steps`` Euler steps on a
+             uniform grid, guidance 1
 
 On the host (``flowaudio.runtime.synthesizer``): durations = max(1, ceil(exp(log_durations)))
-on real tokens; mu is expanded to frames by repetition; x0 = temperature * N(0, I) drawn with
-numpy from the seed; the ODE runs with ``flowaudio.runtime.solvers`` over a time grid chosen at
-run time; classifier-free guidance calls velocity twice (the unconditional pass uses zeros for
-mu_frames and ``null_speaker_cond`` from voice.json) and combines v_u + g (v_c - v_u); the
-result y is de-normalised with mel = y * mel_std + mel_mean, padded frames are set to
-log(log_floor), and the vocoder turns it into audio, trimmed to T_i * hop per item.
+on real tokens, at most MAX_FRAMES_PER_TOKEN; mu is expanded to frames by repetition;
+x0 = temperature * N(0, I) is drawn with numpy from the seed; the ODE runs with
+``flowaudio.runtime.solvers`` over a time grid chosen at run time; classifier-free guidance
+calls velocity twice (the unconditional pass uses zeros for mu_frames and
+``null_speaker_cond`` from voice.json) and combines v_u + g (v_c - v_u); the result y is
+de-normalised with mel = y * mel_std + mel_mean, padded frames are set to log(log_floor), and
+the vocoder turns it into audio, trimmed to T_i * hop per item.
 """
 
 from __future__ import annotations
@@ -70,6 +74,10 @@ METADATA_VOICE_KEY = "flowaudio.voice"
 METADATA_SCHEMA_KEY = "flowaudio.schema_version"
 
 OPSET = 17
+
+#: Cap on one token's duration (host and fused graph alike): a duration predictor gone wild
+#: must not allocate gigabytes.
+MAX_FRAMES_PER_TOKEN = 100
 
 # Graph I/O names
 ENC_IDS = "ids"

@@ -33,8 +33,7 @@ from flowaudio.text.symbols import SymbolTable
 
 logger = logging.getLogger(__name__)
 
-#: Upper bound on frames per token: a duration predictor gone wild must not allocate gigabytes.
-_MAX_LOG_DURATION = math.log(100.0)
+_MAX_LOG_DURATION = math.log(C.MAX_FRAMES_PER_TOKEN)
 #: Sentences per pass through the graphs.
 DEFAULT_BATCH = 8
 
