@@ -241,6 +241,47 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# serve (HTTP; needs the serve extra: fastapi, uvicorn)
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from flowaudio.runtime.synthesizer import default_voice_dir
+
+    try:
+        import uvicorn
+
+        from flowaudio.server.app import create_app
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            f"flowaudio serve needs {exc.name}: pip install 'flowaudio[serve]'"
+        ) from exc
+    voices = args.voice or []
+    if not voices:
+        default = default_voice_dir()
+        if default is None:
+            raise ValueError(
+                "this flowaudio build ships no default voice: pass --voice VOICE_DIR (a "
+                "directory written by `flowaudio export`)"
+            )
+        voices = [default]
+    app = create_app(
+        voices,
+        max_chars=args.max_chars,
+        max_queue=args.max_queue,
+        workers=args.workers,
+        threads=args.threads,
+        batch_window_ms=args.batch_window_ms,
+    )
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        logger.warning(
+            "listening on %s: other machines can reach this server, and it has no authentication",
+            args.host,
+        )
+    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def _add_train_args(p: argparse.ArgumentParser, presets: str, fields: str) -> None:
@@ -450,6 +491,36 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--name", default=None, help="voice name (the --out folder name if not given)")
     p.add_argument("--no-verify", action="store_true", help="skip the torch parity check")
+    p = _add(
+        sub,
+        "serve",
+        "Serve voices over HTTP with an OpenAI-compatible POST /v1/audio/speech, plus "
+        "GET /v1/models, /health and /metrics (Prometheus). Binds 127.0.0.1 unless told.",
+        """
+        flowaudio serve --voice voices/mine --port 8000
+        curl -s localhost:8000/v1/audio/speech -H 'Content-Type: application/json' \\
+            -d '{"input": "Hello world.", "voice": "slt"}' -o hello.wav
+        """,
+        _cmd_serve,
+    )
+    p.add_argument(
+        "--voice",
+        action="append",
+        default=None,
+        help="voice directory; repeat for several (default: the embedded voice)",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: all)")
+    p.add_argument("--port", type=int, default=8000, help="TCP port")
+    p.add_argument("--max-chars", type=int, default=5000, help="longest input accepted")
+    p.add_argument("--max-queue", type=int, default=32, help="requests that may wait; more get 503")
+    p.add_argument("--workers", type=int, default=1, help="syntheses that run at once")
+    p.add_argument("--threads", type=int, default=None, help="onnxruntime threads per graph")
+    p.add_argument(
+        "--batch-window-ms",
+        type=float,
+        default=0.0,
+        help="batch unseeded requests arriving within this window (0: off)",
+    )
     return parser
 
 

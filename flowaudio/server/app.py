@@ -1,0 +1,465 @@
+"""The HTTP app: an OpenAI-compatible speech endpoint over loaded voices (FastAPI).
+
+Routes::
+
+    POST /v1/audio/speech   text -> audio (see flowaudio.server.request for the body)
+    GET  /v1/models         the loaded voices and their speakers (OpenAI list format)
+    GET  /health            {"status": "ok", ...}
+    GET  /metrics           Prometheus text format (flowaudio.server.metrics)
+
+Every refusal is a 4xx with ``{"error": {"message, type, param, code}}`` naming the value and the
+fix; 503 with Retry-After when the queue is full; 500 only for a server bug (logged).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from flowaudio.runtime.synthesizer import Audio, Voice
+from flowaudio.server.engine import AudioStream, Engine, QueueFullError, Settings, Ticket
+from flowaudio.server.formats import (
+    FORMATS,
+    MEDIA_TYPES,
+    STREAM_FORMATS,
+    encode,
+    pcm16,
+    streaming_wav_header,
+)
+from flowaudio.server.metrics import Metrics
+from flowaudio.server.request import ApiError, SpeechRequest, parse_speech_request, shown
+from flowaudio.version import __version__
+
+__all__ = ["VoiceSet", "create_app"]
+
+logger = logging.getLogger(__name__)
+
+#: Default cap on the request body; a 5,000-character input is ~20 KB even as \\uXXXX escapes.
+MAX_BODY_BYTES = 64 * 1024
+ROUTES = ("/v1/audio/speech", "/v1/models", "/health", "/metrics")
+SPEECH = "/v1/audio/speech"
+RETRY_AFTER_S = 1
+
+
+class VoiceSet:
+    """Loaded voices by name, and the rules that turn a request's ``voice``/``model`` into a
+    (voice, speaker) pair.
+
+    ``voice`` is tried as ``VOICE/SPEAKER``, then as a speaker of the voice named by ``model``,
+    then as a speaker of any voice (in load order), then as a voice name (its first speaker).
+    Nothing matching is a 400 that lists every ``VOICE/SPEAKER`` (OpenAI's names, ``alloy``
+    and the rest, are not mapped to anything: a client asking for a voice gets that voice or an
+    error, never a silent substitute).
+    """
+
+    def __init__(self, voices: Mapping[str, Voice]):
+        if not voices:
+            raise ValueError("the server needs at least one voice (pass voice directories)")
+        self.voices = dict(voices)
+        self.names = list(self.voices)
+
+    def choices(self) -> list[str]:
+        if len(self.voices) == 1:
+            return list(self.voices[self.names[0]].speakers) or self.names
+        return [
+            f"{name}/{speaker}" if voice.speakers else name
+            for name, voice in self.voices.items()
+            for speaker in (voice.speakers or ("",))
+        ]
+
+    def resolve(self, voice: str | None, model: str | None) -> tuple[str, Voice, str | None]:
+        """-> (voice name, voice, speaker or None for the voice's first); ApiError if unknown."""
+        preferred = model if model in self.voices else None
+        if voice is None:
+            name = preferred or self.names[0]
+            return name, self.voices[name], None
+        head, sep, tail = voice.partition("/")
+        if sep and head in self.voices and tail in self.voices[head].speakers:
+            return head, self.voices[head], tail
+        if preferred is not None and voice in self.voices[preferred].speakers:
+            return preferred, self.voices[preferred], voice
+        for name in self.names:
+            if voice in self.voices[name].speakers:
+                return name, self.voices[name], voice
+        if voice in self.voices:
+            return voice, self.voices[voice], None
+        raise ApiError(
+            400,
+            f"unknown voice {shown(voice)}; this server has: {', '.join(self.choices())}. Pass one "
+            'of them as "voice" (OpenAI voice names such as "alloy" are not available); '
+            "GET /v1/models lists them",
+            param="voice",
+            code="unknown_voice",
+        )
+
+
+def _error_response(err: ApiError) -> JSONResponse:
+    return JSONResponse(err.body(), status_code=err.status, headers=err.headers)
+
+
+class _Observe:
+    """ASGI middleware: count every request by path and status, time the speech requests."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics):
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500  # what the client gets if the app raises before answering
+
+        async def observe(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        path = scope["path"] if scope["path"] in ROUTES else "other"
+        try:
+            await self.app(scope, receive, observe)
+        finally:
+            elapsed = time.perf_counter() - start
+            self.metrics.observe_request(path, status, elapsed, speech=path == SPEECH)
+
+
+class _AudioStreamResponse(StreamingResponse):
+    """A StreamingResponse that always runs ``on_close`` (even when never iterated)."""
+
+    def __init__(self, content: AsyncIterator[bytes], on_close: Callable[[], None], **kw: Any):
+        super().__init__(content, **kw)
+        self._on_close = on_close
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            aclose = getattr(self.body_iterator, "aclose", None)
+            if aclose is not None:
+                with contextlib.suppress(Exception):
+                    await aclose()
+            self._on_close()
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    too_large = ApiError(
+        413,
+        f"the request body is larger than {limit} bytes; send at most max_chars characters of "
+        "input in a JSON object",
+        code="body_too_large",
+    )
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise too_large
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _until_disconnected(receive: Receive) -> None:
+    """Return when the client hangs up (the body has been read: nothing else can arrive)."""
+    try:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    except Exception:  # a broken connection: the same as a hang-up
+        logger.debug("receive failed while waiting for a disconnect", exc_info=True)
+
+
+def create_app(
+    voices: Mapping[str, Voice] | Sequence[str | Path],
+    *,
+    max_chars: int = 5000,
+    max_queue: int = 32,
+    workers: int = 1,
+    threads: int | None = None,
+    batch_window_ms: float = 0.0,
+    max_batch: int = 8,
+    max_body_bytes: int = MAX_BODY_BYTES,
+) -> FastAPI:
+    """The server as an ASGI app (run it with uvicorn; tests call this directly).
+
+    Args:
+        voices: ``{name: Voice}``, or voice directories (each named by its voice.json ``name``,
+            else its folder name). The first voice is the default.
+        max_chars: longest ``input`` accepted (longer: 400 naming the limit).
+        max_queue: speech requests that may wait for a worker; one more gets 503 + Retry-After.
+        workers: syntheses that run at once (threads; each uses onnxruntime's own threads).
+        threads: onnxruntime intra-op threads per graph, for voices loaded from directories.
+        batch_window_ms: collect unseeded requests with equal settings for this long and
+            synthesize them in one batch (0: off, the default; it was not faster on CPU).
+        max_batch: most requests in one batch.
+        max_body_bytes: largest request body (larger: 413).
+    """
+    if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
+        raise ValueError(f"max_chars must be a positive integer, got {max_chars!r}")
+    voice_set = VoiceSet(_load_voices(voices, threads))
+    metrics = Metrics()
+    engine = Engine(workers, max_queue, batch_window_ms / 1000.0, max_batch, metrics)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        names = ", ".join(f"{n} ({', '.join(v.speakers)})" for n, v in voice_set.voices.items())
+        logger.info("serving %s; %d worker(s), queue %d", names, workers, max_queue)
+        yield
+        engine.close()
+
+    app = FastAPI(
+        title="flowaudio",
+        version=__version__,
+        description="Flow-matching text-to-speech with an OpenAI-compatible speech endpoint.",
+        lifespan=lifespan,
+    )
+    app.state.engine = engine
+    app.state.metrics = metrics
+    app.state.voices = voice_set
+    app.add_middleware(_Observe, metrics=metrics)
+
+    @app.exception_handler(ApiError)
+    async def api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _error_response(exc)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 404:
+            message = (
+                f"no route {request.method} {request.url.path}; this server offers "
+                "POST /v1/audio/speech, GET /v1/models, GET /health, GET /metrics"
+            )
+        elif exc.status_code == 405:
+            message = (
+                f"{request.method} is not allowed on {request.url.path}; "
+                f"use {_allowed(exc.headers)}"
+            )
+        else:
+            message = str(exc.detail)
+        err = ApiError(exc.status_code, message, code=f"http_{exc.status_code}")
+        err.headers = dict(exc.headers or {})
+        return _error_response(err)
+
+    @app.exception_handler(Exception)
+    async def server_bug(request: Request, exc: Exception) -> JSONResponse:
+        logger.exception("unexpected error in %s %s", request.method, request.url.path)
+        return _error_response(
+            ApiError(
+                500,
+                f"internal server error ({type(exc).__name__}); this is a flowaudio bug: "
+                "please report it with the request that caused it",
+                kind="server_error",
+            )
+        )
+
+    @app.get("/health")
+    async def health() -> dict[str, Any]:
+        return {
+            "status": "ok",
+            "version": __version__,
+            "voices": voice_set.choices(),
+            "queue_depth": engine.depth,
+            "queue_capacity": engine.capacity,
+        }
+
+    @app.get("/v1/models")
+    async def models() -> dict[str, Any]:
+        return {
+            "object": "list",
+            "data": [
+                {
+                    "id": name,
+                    "object": "model",
+                    "created": 0,
+                    "owned_by": "flowaudio",
+                    "speakers": list(voice.speakers),
+                    "voices": [f"{name}/{s}" for s in voice.speakers],
+                    "sample_rate": voice.sample_rate,
+                }
+                for name, voice in voice_set.voices.items()
+            ],
+        }
+
+    @app.get("/metrics")
+    async def prometheus() -> PlainTextResponse:
+        return PlainTextResponse(
+            metrics.render(engine.depth, engine.capacity),
+            media_type="text/plain; version=0.0.4; charset=utf-8",
+        )
+
+    @app.post(SPEECH)
+    async def speech(request: Request) -> Response:
+        body = await _read_body(request, max_body_bytes)
+        req = parse_speech_request(body, max_chars, FORMATS, STREAM_FORMATS)
+        name, voice, speaker = voice_set.resolve(req.voice, req.model)
+        settings = Settings(
+            speaker=speaker,
+            steps=req.steps,
+            solver=req.solver,
+            temperature=req.temperature,
+            speed=req.speed,
+            seed=req.seed,
+        )
+        headers = {
+            "X-Sample-Rate": str(voice.sample_rate),
+            "X-Voice": _ascii(f"{name}/{speaker or (voice.speakers or ('',))[0]}".rstrip("/")),
+        }
+        if req.response_format == "pcm":
+            headers["X-Sample-Format"] = "s16le"
+            headers["X-Channels"] = "1"
+        try:
+            ticket = engine.admit()
+        except QueueFullError as exc:
+            raise ApiError(
+                503,
+                f"the server is busy ({exc}); retry after {RETRY_AFTER_S} s",
+                kind="server_busy",
+                code="queue_full",
+                headers={"Retry-After": str(RETRY_AFTER_S)},
+            ) from None
+        if req.stream:
+            return await _stream(voice, req, settings, ticket, headers)
+        try:
+            audio = await _unless_disconnected(
+                request, engine.synthesize(voice, req.input, settings)
+            )
+            if audio is None:
+                return Response(status_code=499)  # nobody to send it to
+            payload = await asyncio.to_thread(
+                encode, audio.samples, audio.sample_rate, req.response_format
+            )
+        except ValueError as exc:
+            raise _synthesis_error(exc) from None
+        finally:
+            ticket.release()
+        metrics.add_audio(audio.duration)
+        headers["X-Audio-Seconds"] = f"{audio.duration:.3f}"
+        return Response(payload, media_type=MEDIA_TYPES[req.response_format], headers=headers)
+
+    async def _stream(
+        voice: Voice, req: SpeechRequest, settings: Settings, ticket: Ticket, headers: dict
+    ) -> Response:
+        stream = engine.stream(voice, req.input, settings)
+        try:
+            first = await stream.next()  # bad text or settings fail here, before any byte
+        except ValueError as exc:
+            stream.close()
+            ticket.release()
+            raise _synthesis_error(exc) from None
+        except BaseException:
+            stream.close()
+            ticket.release()
+            raise
+        head = streaming_wav_header(voice.sample_rate) if req.response_format == "wav" else b""
+        body = _chunks(stream, first, head)
+
+        def on_close() -> None:
+            stream.close()
+            ticket.release()
+
+        return _AudioStreamResponse(
+            body,
+            on_close,
+            media_type=MEDIA_TYPES[req.response_format],
+            headers=headers,
+        )
+
+    async def _chunks(
+        stream: AudioStream, first: Audio | None, head: bytes
+    ) -> AsyncIterator[bytes]:
+        finished = False
+        try:
+            chunk = first
+            data = head
+            while chunk is not None:
+                metrics.add_audio(chunk.duration)
+                yield data + pcm16(chunk.samples)
+                data = b""
+                chunk = await stream.next()
+            finished = True
+        except Exception:
+            logger.exception("stream failed after its first bytes; closing the connection")
+            raise
+        finally:
+            stream.close()
+            if not finished:
+                metrics.stream_cancelled()
+
+    return app
+
+
+async def _unless_disconnected(request: Request, work: Any) -> Audio | None:
+    """Await ``work`` (a coroutine), or cancel it when the client hangs up (-> None)."""
+    job = asyncio.ensure_future(work)
+    watch = asyncio.ensure_future(_until_disconnected(request.receive))
+    try:
+        await asyncio.wait({job, watch}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:  # the server is stopping: stop the work too
+        job.cancel()
+        raise
+    finally:
+        watch.cancel()
+    if job.done():
+        return job.result()
+    job.cancel()
+    logger.info("client left before its audio was ready; the request is dropped")
+    return None
+
+
+def _allowed(headers: Mapping[str, str] | None) -> str:
+    allow = {k.lower(): v for k, v in (headers or {}).items()}.get("allow")
+    return allow or "another method"
+
+
+def _ascii(text: str) -> str:
+    """Header values must be latin-1; voice and speaker names may not be."""
+    return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _synthesis_error(exc: ValueError) -> ApiError:
+    message = str(exc)
+    param = "input" if "text" in message else None
+    return ApiError(400, message, param=param, code="invalid_value")
+
+
+def _load_voices(
+    voices: Mapping[str, Voice] | Sequence[str | Path], threads: int | None
+) -> dict[str, Voice]:
+    if isinstance(voices, Mapping):
+        loaded = dict(voices)
+    else:
+        if isinstance(voices, (str, Path)):
+            voices = [voices]
+        loaded = {}
+        for path in voices:
+            voice = Voice.load(path, threads=threads)
+            name = voice.meta.name or Path(path).name
+            if name in loaded:
+                raise ValueError(
+                    f"two voices are named {name!r} ({path} and {loaded[name].path}); give "
+                    "one another name (flowaudio export --name) or pass {name: Voice} to "
+                    "create_app"
+                )
+            loaded[name] = voice
+    for name, voice in loaded.items():
+        if "/" in name:
+            raise ValueError(f"voice name {name!r} contains '/', which separates VOICE/SPEAKER")
+        meta = getattr(voice, "meta", None)
+        if meta is not None and meta.speaker_mode == "embedding":
+            raise ValueError(
+                f"voice {name!r} is conditioned on speaker embeddings, which the HTTP API has no "
+                "field for; serve a voice with named speakers"
+            )
+    return loaded
