@@ -122,3 +122,33 @@ def make_vocoder_run():
     """``make_vocoder_run(run_dir, VocoderConfig, AudioConfig, step=0)``: a random-init vocoder
     run in the trainer's layout; returns ``run_dir``."""
     return save_vocoder_run
+
+
+_BLOCK_TORCH = """
+import importlib.abc, sys
+class _BlockTorch(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "torch" or name.startswith("torch."):
+            raise ImportError(f"torch is blocked in this test (import of {name!r})")
+        return None
+sys.meta_path.insert(0, _BlockTorch())
+"""
+
+
+@pytest.fixture(scope="session")
+def run_without_torch():
+    """``run_without_torch(code)``: run Python ``code`` in a subprocess where importing torch
+    raises ImportError; returns the CompletedProcess (text output, not checked)."""
+    import subprocess
+    import sys
+
+    def run(code: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-c", _BLOCK_TORCH + code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+    return run

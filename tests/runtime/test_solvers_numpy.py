@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
-
 import numpy as np
 import pytest
 import torch
 
-import flowaudio.flow.grid
 from flowaudio.flow import custom_grid as torch_custom_grid
 from flowaudio.flow import solve as torch_solve
 from flowaudio.flow import step as torch_step
@@ -107,49 +100,23 @@ def test_errors() -> None:
         rt.time_grid(2, "linear")
 
 
-def test_runtime_solvers_import_without_torch() -> None:
-    repo_root = Path(flowaudio.flow.grid.__file__).resolve().parents[2]
-    pythonpath = os.environ.get("PYTHONPATH", "")
-    script = textwrap.dedent(
+def test_runtime_solvers_import_without_torch(run_without_torch) -> None:
+    result = run_without_torch(
         """
-        import sys
+import sys
 
+import numpy as np
 
-        class BlockTorch:
-            def find_spec(self, name, path=None, target=None):
-                if name == "torch" or name.startswith("torch."):
-                    raise ImportError(f"torch is blocked in this test (import of {name!r})")
-                return None
+from flowaudio.runtime import solvers
 
-
-        sys.meta_path.insert(0, BlockTorch())
-        for name in [m for m in sys.modules if m == "torch" or m.startswith("torch.")]:
-            del sys.modules[name]
-
-        import numpy as np
-
-        from flowaudio.runtime import solvers
-
-        x0 = np.ones((1, 2, 3), dtype=np.float32)
-        grid = solvers.time_grid(8, "sway")
-        out = solvers.solve(lambda x, t: -x, x0, grid, "rk4")
-        assert out.dtype == np.float32, out.dtype
-        assert abs(float(out[0, 0, 0]) - float(np.exp(-1.0))) < 1e-5, out
-        assert "torch" not in sys.modules
-        print("ok")
-        """
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=repo_root,
-        env={
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(repo_root), pythonpath])),
-        },
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+x0 = np.ones((1, 2, 3), dtype=np.float32)
+grid = solvers.time_grid(8, "sway")
+out = solvers.solve(lambda x, t: -x, x0, grid, "rk4")
+assert out.dtype == np.float32, out.dtype
+assert abs(float(out[0, 0, 0]) - float(np.exp(-1.0))) < 1e-5, out
+assert "torch" not in sys.modules
+print("ok")
+"""
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"

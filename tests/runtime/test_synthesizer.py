@@ -3,8 +3,6 @@
 import io
 import json
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -14,26 +12,16 @@ import flowaudio
 from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
 from flowaudio.runtime.synthesizer import Voice
 
-BLOCK_TORCH = """
-import importlib.abc, sys
-class Block(importlib.abc.MetaPathFinder):
-    def find_spec(self, name, path=None, target=None):
-        if name == "torch" or name.startswith("torch."):
-            raise ImportError("torch is blocked in this test")
-sys.meta_path.insert(0, Block())
-"""
-
 
 @pytest.fixture(scope="module")
 def voice(tiny_voice):
     return Voice.load(tiny_voice, threads=1)
 
 
-def test_runtime_synthesizes_with_torch_unimportable(tiny_voice, tmp_path):
+def test_runtime_synthesizes_with_torch_unimportable(tiny_voice, tmp_path, run_without_torch):
     out = tmp_path / "x.wav"
-    code = (
-        BLOCK_TORCH
-        + f"""
+    code = f"""
+import sys
 import flowaudio
 from flowaudio.cli import main
 audio = flowaudio.synthesize("Hello there. How are you?", voice={str(tiny_voice)!r}, seed=1)
@@ -43,8 +31,7 @@ assert main(["say", "Hello world.", "-o", {str(out)!r}, "--voice", {str(tiny_voi
 assert "torch" not in sys.modules
 print("ok", audio.sample_rate)
 """
-    )
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    proc = run_without_torch(code)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "ok 16000" in proc.stdout
     data, sr = sf.read(out)
