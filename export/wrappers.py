@@ -65,7 +65,7 @@ class EncoderGraph(nn.Module):
 class VelocityGraph(nn.Module):
     """One conditional velocity evaluation v(x, t | mu_frames, speaker_cond).
 
-    Guidance is left to the host (it calls the graph a second time with zeros for
+    Guidance is left to the host (it adds the unconditional pass to the batch: zeros for
     ``mu_frames`` and the voice's null speaker vector), so the graph is the plain conditional
     pass with guidance scale 1.
     """

@@ -47,8 +47,9 @@ On the host (``flowaudio.runtime.synthesizer``): durations = max(1, ceil(exp(log
 on real tokens, at most MAX_FRAMES_PER_TOKEN; mu is expanded to frames by repetition;
 x0 = temperature * N(0, I) is drawn with numpy from the seed; the ODE runs with
 ``flowaudio.runtime.solvers`` over a time grid chosen at run time; classifier-free guidance
-calls velocity twice (the unconditional pass uses zeros for mu_frames and
-``null_speaker_cond`` from voice.json) and combines v_u + g (v_c - v_u); the result y is
+runs velocity on a doubled batch (the second half is the unconditional pass: zeros for
+mu_frames and ``null_speaker_cond`` from voice.json) and combines v_u + g (v_c - v_u); the
+result y is
 de-normalised with mel = y * mel_std + mel_mean, padded frames are set to log(log_floor), and
 the vocoder turns it into audio, trimmed to T_i * hop per item.
 """

@@ -10,7 +10,7 @@ import soundfile as sf
 
 import flowaudio
 from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
-from flowaudio.runtime.synthesizer import Voice
+from flowaudio.runtime.synthesizer import MAX_PADDING, Voice, _length_groups
 
 
 @pytest.fixture(scope="module")
@@ -155,3 +155,79 @@ def test_load_voice_caches_and_cli_lists(tiny_voice, capsys):
     assert "speakers: rms, slt" in capsys.readouterr().out
     assert main(["info", str(tiny_voice)]) == 0
     assert VoiceMeta.from_json(capsys.readouterr().out).speakers == ("rms", "slt")
+
+
+def test_length_groups_keep_uneven_sentences_apart():
+    # A pass pads every sentence to its longest: on CPU uneven passes only waste work.
+    assert _length_groups([483, 159], 8) == [[1], [0]]
+    assert _length_groups([100, 100, 100], 2) == [[0, 1], [2]]
+    limit = int(100 * (1 + MAX_PADDING))
+    assert _length_groups([limit, 100, limit + 1], 8) == [[1, 0], [2]]
+    assert _length_groups([7], 8) == [[0]]
+
+
+def _record_velocity_calls(voice):
+    """Wrap the voice's ONNX velocity binding; returns the list of batch sizes it ran."""
+    sizes = []
+    bind = voice.backend.bind_velocity
+
+    def recording_bind(mu, mask, cond):
+        run = bind(mu, mask, cond)
+
+        def velocity(x, t):
+            sizes.append(x.shape[0])
+            return run(x, t)
+
+        return velocity
+
+    voice.backend.bind_velocity = recording_bind
+    return sizes
+
+
+def test_guidance_runs_both_passes_as_one_batch(tiny_voice):
+    voice = Voice.load(tiny_voice, threads=1)
+    sizes = _record_velocity_calls(voice)
+    voice.synthesize("Hello there.", seed=0, steps=3)
+    assert sizes == [1, 1, 1]  # guidance 1: the conditional pass only
+    sizes.clear()
+    guided = voice.synthesize("Hello there.", seed=0, steps=3, guidance_scale=2.5)
+    assert sizes == [2, 2, 2]  # one call per step, conditional and unconditional together
+
+    # The same as two separate calls combined on the host: v_u + g (v_c - v_u).
+    def two_calls(mu_frames, mel_mask, spk, guidance):
+        null = np.repeat(voice._null_cond[None], mu_frames.shape[0], axis=0)
+        cond = voice.backend.bind_velocity(mu_frames, mel_mask, spk)
+        uncond = voice.backend.bind_velocity(np.zeros_like(mu_frames), mel_mask, null)
+
+        def velocity(x, t):
+            tt = np.full((x.shape[0],), t, dtype=np.float32)
+            v_u = uncond(x, tt)
+            return v_u + np.float32(guidance) * (cond(x, tt) - v_u)
+
+        return velocity
+
+    voice._velocity_fn = two_calls
+    separate = voice.synthesize("Hello there.", seed=0, steps=3, guidance_scale=2.5)
+    assert np.abs(guided.samples - separate.samples).max() < 1e-5
+
+
+def test_uneven_sentences_run_in_separate_passes(tiny_voice):
+    voice = Voice.load(tiny_voice, threads=1)
+    sizes = _record_velocity_calls(voice)
+    text = "Hi. A much longer sentence follows the first one, with many more words in it."
+    voice.synthesize(text, seed=0, steps=1)
+    assert sizes == [1, 1]
+    sizes.clear()
+    voice.synthesize_batch(["The cat sat.", "The cat sat."], seed=0, steps=1)
+    assert sizes == [2]  # equal lengths still share a pass
+
+
+def test_runtime_import_leaves_file_and_number_libraries_unloaded(run_without_torch):
+    proc = run_without_torch(
+        "import sys\n"
+        "import flowaudio.runtime.synthesizer\n"
+        "heavy = {'soundfile', 'soxr', 'num2words', 'onnxruntime'} & set(sys.modules)\n"
+        "print('loaded', sorted(heavy))\n"
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "loaded []" in proc.stdout

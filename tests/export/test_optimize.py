@@ -1,0 +1,92 @@
+"""Graph rewrites of ``export/optimize.py`` on small generated graphs, against onnxruntime."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from export.optimize import conv1d_as_matmul, quantize_int8
+
+
+def _model(nodes, inputs, output, initializers) -> onnx.ModelProto:
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info(name, TensorProto.FLOAT, shape) for name, shape in inputs],
+        [helper.make_tensor_value_info(output, TensorProto.FLOAT, ["B", "C", "T"])],
+        initializers,
+    )
+    # IR 8 / opset 17: what the exporter writes and what every onnxruntime since 1.14 reads.
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=8)
+
+
+def _run(model: onnx.ModelProto, feed: dict[str, np.ndarray]) -> np.ndarray:
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    return session.run(None, feed)[0]
+
+
+def _conv_model(c_in, c_out, k, pads, bias, rng, attrs=None) -> onnx.ModelProto:
+    attrs = attrs or {}
+    weight = rng.standard_normal((c_out, c_in // attrs.get("group", 1), k), np.float32)
+    inits = [numpy_helper.from_array(weight, "w")]
+    inputs = ["w"]
+    if bias:
+        inits.append(numpy_helper.from_array(rng.standard_normal(c_out).astype(np.float32), "b"))
+        inputs.append("b")
+    # A Mul before and after, as in the models: the rewrite must keep its neighbours wired.
+    nodes = [
+        helper.make_node("Mul", ["x", "x"], ["x2"]),
+        helper.make_node("Conv", ["x2", *inputs], ["y"], pads=pads, **attrs),
+        helper.make_node("Mul", ["y", "y"], ["out"]),
+    ]
+    return _model(nodes, [("x", ["B", c_in, "T"])], "out", inits)
+
+
+@pytest.mark.parametrize(
+    ("c_in", "c_out", "k", "pads", "bias"),
+    [(8, 16, 1, [0, 0], True), (8, 8, 3, [1, 1], True), (6, 4, 5, [2, 2], False),
+     (4, 4, 4, [3, 0], True), (5, 3, 3, [0, 0], True)],
+)  # fmt: skip
+def test_conv1d_as_matmul_equals_the_conv(c_in, c_out, k, pads, bias):
+    rng = np.random.default_rng(k)
+    model = _conv_model(c_in, c_out, k, pads, bias, rng)
+    for b, t in ((2, 17), (1, 5)):  # dynamic batch and length, T as short as the kernel
+        x = rng.standard_normal((b, c_in, t), np.float32)
+        reference = _run(model, {"x": x})
+        rewritten = conv1d_as_matmul(onnx.load_from_string(model.SerializeToString()))
+        onnx.checker.check_model(rewritten, full_check=True)
+        assert [n.op_type for n in rewritten.graph.node].count("Conv") == 0
+        assert "w" not in {i.name for i in rewritten.graph.initializer}  # the old weight is gone
+        out = _run(rewritten, {"x": x})
+        assert out.shape == reference.shape
+        np.testing.assert_allclose(out, reference, rtol=1e-5, atol=1e-4)
+
+
+@pytest.mark.parametrize("attrs", [{"group": 4}, {"strides": [2]}, {"dilations": [2]}])
+def test_conv1d_as_matmul_leaves_other_convs_alone(attrs):
+    model = _conv_model(4, 4, 3, [1, 1], True, np.random.default_rng(0), attrs)
+    rewritten = conv1d_as_matmul(onnx.load_from_string(model.SerializeToString()))
+    assert [n.op_type for n in rewritten.graph.node] == ["Mul", "Conv", "Mul"]
+
+
+def test_quantize_int8_stores_int8_weights_and_stays_close():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((64, 48), np.float32) / 8
+    model = _model(
+        [helper.make_node("MatMul", ["x", "w"], ["out"])],
+        [("x", ["B", "T", 64])],
+        "out",
+        [numpy_helper.from_array(w, "w")],
+    )
+    quantized = quantize_int8(model)
+    dtypes = {i.data_type for i in quantized.graph.initializer if i.dims and np.prod(i.dims) > 100}
+    assert dtypes == {TensorProto.INT8}
+    x = rng.standard_normal((2, 30, 64), np.float32)
+    reference = _run(model, {"x": x})
+    out = _run(quantized, {"x": x})
+    # int8 weights, uint8 activations: measured 1.0% of the output's mean magnitude
+    assert np.abs(out - reference).mean() < 0.03 * np.abs(reference).mean()
+    assert not np.array_equal(out, reference)
