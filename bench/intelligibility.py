@@ -4,9 +4,10 @@ For each held-out clip (``CORPUS/heldout.csv``) this measures, next to each othe
   * teacher: pocketsphinx WER of the original recording (the floor for everything else);
   * copy synthesis: the teacher's own log-mel vocoded back (Griffin-Lim and/or a trained
     vocoder run): WER, wideband PESQ (16 kHz) and mel L1 against the original;
-  * tts: an acoustic-model run (torch, EMA weights) or an exported voice (onnxruntime)
-    synthesising the sentence with the teacher's speaker: WER per step count.
-Prints a table and writes JSON.
+  * tts: an acoustic-model run (torch, EMA weights, before export) synthesising the sentence
+    with the teacher's speaker: WER per step count.
+Prints a table and writes JSON. To evaluate an exported voice (WER, speaker similarity, MCD,
+RTF and the quality bars), use `flowaudio evaluate --test-set CORPUS/heldout.csv --voice DIR`.
 
 example:
   python bench/intelligibility.py --corpus data/corpus-default --vocoder griffin-lim
@@ -28,18 +29,8 @@ import numpy as np
 from flowaudio.audio.io import load_audio
 from flowaudio.audio.mel import log_mel_spectrogram
 from flowaudio.config import AudioConfig, from_dict
-from flowaudio.eval.asr import Transcriber, word_error_rate
-
-
-def _heldout(corpus: Path, per_speaker: int) -> list[tuple[Path, str, str]]:
-    rows = [line.split("|") for line in (corpus / "heldout.csv").read_text().splitlines()[1:]]
-    taken: dict[str, int] = defaultdict(int)
-    out = []
-    for rel, speaker, text in rows:
-        if taken[speaker] < per_speaker:
-            taken[speaker] += 1
-            out.append((corpus / rel, speaker, text))
-    return out
+from flowaudio.eval.asr import Transcriber, grouped_word_error_rate
+from flowaudio.eval.testset import load_test_set
 
 
 class _TorchVocoder:
@@ -108,7 +99,6 @@ def main(argv: list[str] | None = None) -> int:
         "--vocoder", default="griffin-lim", help="comma list: griffin-lim and/or vocoder run dirs"
     )
     parser.add_argument("--acoustic", default=None, help="acoustic run dir (torch) to evaluate")
-    parser.add_argument("--voice", default=None, help="exported voice dir (onnxruntime)")
     parser.add_argument("--steps", default="4", help="comma list of ODE step counts")
     parser.add_argument("--per-speaker", type=int, default=5, help="held-out clips per speaker")
     parser.add_argument("--config", default="16k", help="audio preset of the features")
@@ -119,15 +109,13 @@ def main(argv: list[str] | None = None) -> int:
 
     audio_cfg = AUDIO_PRESETS[args.config]
     asr = Transcriber()
-    clips = _heldout(Path(args.corpus), args.per_speaker)
+    clips = [
+        (item.audio_path, item.speaker, item.text)
+        for item in load_test_set(Path(args.corpus) / "heldout.csv", args.per_speaker).items
+    ]
     vocoders = _vocoders(args.vocoder, audio_cfg)
     steps_list = [int(s) for s in args.steps.split(",")]
     acoustic, acoustic_step = _acoustic(Path(args.acoustic)) if args.acoustic else (None, None)
-    voice = None
-    if args.voice:
-        import flowaudio
-
-        voice = flowaudio.load_voice(args.voice)
     hyps: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
     refs: dict[str, list[str]] = defaultdict(list)
     quality: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
@@ -155,22 +143,16 @@ def main(argv: list[str] | None = None) -> int:
                     hyps[f"tts{steps}:{name}"][speaker].append(
                         asr.transcribe(y, audio_cfg.sample_rate)
                     )
-            if voice is not None:
-                a = voice.synthesize(text, speaker=speaker, steps=steps, seed=0)
-                hyps[f"voice{steps}"][speaker].append(asr.transcribe(a.samples, a.sample_rate))
     speakers = sorted(refs)
     table = {}
     for system, by_spk in hyps.items():
-        per = {s: word_error_rate(refs[s], by_spk[s]).wer for s in speakers}
-        all_refs = [r for s in speakers for r in refs[s]]
-        all_hyps = [h for s in speakers for h in by_spk[s]]
-        table[system] = {"all": word_error_rate(all_refs, all_hyps).wer, **per}
+        grouped = grouped_word_error_rate(refs, by_spk)
+        table[system] = {"all": grouped.overall.wer, **{s: grouped.groups[s].wer for s in speakers}}
     result = {
         "corpus": args.corpus,
         "clips": len(clips),
         "acoustic": args.acoustic,
         "acoustic_step": acoustic_step,
-        "voice": args.voice,
         "wer": table,
         "copy_synthesis": {
             name: {k: float(np.mean(v)) for k, v in q.items()} for name, q in quality.items()

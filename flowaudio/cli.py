@@ -223,7 +223,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         args.run_dir,
         args.vocoder,
         args.out,
-        fp16=args.fp16,
+        weights="int8" if args.int8 else ("float16" if args.fp16 else "float32"),
         fused_steps=fused_steps,
         name=args.name,
         verify=not args.no_verify,
@@ -282,6 +282,75 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 
 
 # ---------------------------------------------------------------------------------------------
+# evaluate (needs the eval extra: pocketsphinx, jiwer, resemblyzer, matplotlib)
+
+
+def _parse_steps(text: str) -> tuple[int, ...]:
+    try:
+        steps = tuple(sorted({int(s) for s in text.split(",") if s.strip()}))
+    except ValueError:
+        steps = ()
+    if not steps or any(not 1 <= s <= 128 for s in steps):
+        raise ValueError(
+            f"--steps takes a comma list of integers in [1, 128] (1,2,4,8); got {text!r}"
+        )
+    return steps
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from flowaudio.runtime.synthesizer import Voice, default_voice_dir
+
+    try:
+        from flowaudio.eval.report import EvalOptions, evaluate, write_report
+        from flowaudio.eval.testset import load_test_set
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            f"flowaudio evaluate needs {exc.name}: pip install 'flowaudio[eval]'"
+        ) from exc
+    options = EvalOptions(
+        steps=_parse_steps(args.steps),
+        seed=args.seed,
+        threads=args.threads,
+        mel_plots=args.mel_plots,
+        similarity=not args.no_similarity,
+    )
+    voice_dir = args.voice
+    if voice_dir is None:
+        voice_dir = default_voice_dir()
+        if voice_dir is None:
+            raise ValueError(
+                "this flowaudio build ships no default voice: pass --voice VOICE_DIR (a "
+                "directory written by `flowaudio export`)"
+            )
+    test_set = load_test_set(args.test_set, per_speaker=args.per_speaker)
+    voice = Voice.load(voice_dir, threads=args.threads)
+    out = Path(args.out)
+    report = evaluate(
+        voice,
+        test_set,
+        options,
+        audio_dir=out / "audio" if args.save_audio else None,
+        progress=not args.quiet,
+    )
+    files = write_report(report, out)
+    verdict = {True: "PASS", False: "FAIL", None: "not all measured"}[report.passed]
+    d = report.default_steps
+    wer = report.wer[d].overall.wer
+    ref = (
+        ""
+        if report.reference_wer is None
+        else f" (reference {report.reference_wer.overall.wer:.1%})"
+    )
+    print(
+        f"evaluated {len(report.rows)} rows ({len(report.skipped)} skipped) at steps "
+        f"{','.join(map(str, report.steps))}: WER at {d} steps {wer:.1%}{ref}, "
+        f"median RTF {report.rtf[d].median:.3f}; bars: {verdict}; wrote {files.markdown}, "
+        f"{files.json} and {len(files.plots)} plots"
+    )
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 
 
 def _add_train_args(p: argparse.ArgumentParser, presets: str, fields: str) -> None:
@@ -307,6 +376,7 @@ def build_parser() -> argparse.ArgumentParser:
               flowaudio phonemize "Dr. Smith paid $3.50 at 3:45 pm."
               flowaudio corpus build --out corpus --voices flite:slt,flite:rms --per-voice 100
               flowaudio prepare corpus --out cache
+              flowaudio evaluate --test-set corpus/heldout.csv --voice voices/mine --out report
             Run `flowaudio COMMAND --help` for each command's options."""
         ),
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -471,6 +541,7 @@ def build_parser() -> argparse.ArgumentParser:
         """
         flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/mine
         flowaudio export runs/acoustic --vocoder griffin-lim --out voices/gl --fp16
+        flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/fast --int8
         flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/f --fused --steps 4
         """,
         _cmd_export,
@@ -482,7 +553,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="vocoder run directory, or griffin-lim for a voice without neural vocoder",
     )
     p.add_argument("--out", required=True, help="voice directory to write (a voice is replaced)")
-    p.add_argument("--fp16", action="store_true", help="store weights as float16 (half size)")
+    weights = p.add_mutually_exclusive_group()
+    weights.add_argument("--fp16", action="store_true", help="store weights as float16 (half size)")
+    weights.add_argument(
+        "--int8",
+        action="store_true",
+        help="int8 matmul weights in the velocity network and vocoder (smaller and faster on "
+        "CPU; the encoder stays float32; verified against torch with wider bounds)",
+    )
     p.add_argument(
         "--fused", action="store_true", help="also write fused.onnx (text -> audio, Euler)"
     )
@@ -521,6 +599,43 @@ def build_parser() -> argparse.ArgumentParser:
         default=0.0,
         help="batch unseeded requests arriving within this window (0: off)",
     )
+    p = _add(
+        sub,
+        "evaluate",
+        "Measure a voice on a test set at several step counts: pocketsphinx WER next to the "
+        "reference audio's, speaker similarity (resemblyzer), mel-cepstral distortion (DTW) and "
+        "real-time factor, with the quality bars per speaker. Writes OUT/report.md, "
+        "OUT/report.json and OUT/plots/*.png.",
+        """
+        flowaudio evaluate --test-set data/corpus-default/heldout.csv --out reports/default
+        flowaudio evaluate --test-set heldout.csv --voice voices/mine --steps 1,2,4,8 \\
+            --per-speaker 5 --out reports/mine --save-audio
+        flowaudio evaluate --test-set sentences.txt --voice voices/mine --out reports/wer-only
+        """,
+        _cmd_evaluate,
+    )
+    p.add_argument(
+        "--test-set",
+        required=True,
+        help="audio_path|speaker|text CSV with header (a corpus heldout.csv), or a text file "
+        "with one sentence per line (then only WER and RTF)",
+    )
+    p.add_argument("--out", required=True, help="report directory to write")
+    p.add_argument("--voice", default=None, help="voice directory (default: the embedded voice)")
+    p.add_argument(
+        "--steps", default="1,2,4,8", help="comma list of ODE step counts (+ the voice default)"
+    )
+    p.add_argument("--per-speaker", type=int, default=None, help="first N rows per speaker")
+    p.add_argument("--seed", type=int, default=0, help="row k is synthesized with seed SEED + k")
+    p.add_argument(
+        "--threads", type=int, default=1, help="onnxruntime threads (the RTF is measured so)"
+    )
+    p.add_argument("--mel-plots", type=int, default=3, help="samples drawn as mel spectrograms")
+    p.add_argument("--save-audio", action="store_true", help="also write OUT/audio/*.wav")
+    p.add_argument(
+        "--no-similarity", action="store_true", help="skip speaker similarity (resemblyzer)"
+    )
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,3 +91,28 @@ def word_error_rate(references: Sequence[str], hypotheses: Sequence[str]) -> Wer
         deletions=out.deletions,
         insertions=out.insertions,
     )
+
+
+@dataclass(frozen=True)
+class GroupedWer:
+    """Corpus-level WER over everything and per group (speaker), on the same sentences."""
+
+    overall: WerResult
+    groups: dict[str, WerResult]
+
+
+def grouped_word_error_rate(
+    references: Mapping[str, Sequence[str]], hypotheses: Mapping[str, Sequence[str]]
+) -> GroupedWer:
+    """WER per group and overall (all groups' sentences together, not a mean of groups)."""
+    if set(references) != set(hypotheses) or not references:
+        raise ValueError(
+            f"references and hypotheses need the same groups (>= 1), got {sorted(references)} "
+            f"and {sorted(hypotheses)}"
+        )
+    groups = {g: word_error_rate(references[g], hypotheses[g]) for g in references}
+    overall = word_error_rate(
+        [r for g in references for r in references[g]],
+        [h for g in references for h in hypotheses[g]],
+    )
+    return GroupedWer(overall, groups)

@@ -21,6 +21,7 @@ import os
 import random
 import signal
 import time
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -413,8 +414,12 @@ class Trainer:
                             )
                     else:
                         bad_steps = 0
-                    for sched in self.schedulers.values():
-                        sched.step()
+                    with warnings.catch_warnings():
+                        # the discriminator's schedule advances before its first update (GAN
+                        # warm-up) so every optimiser shares one clock; torch warns about that.
+                        warnings.filterwarnings("ignore", "Detected call of `lr_scheduler.step")
+                        for sched in self.schedulers.values():
+                            sched.step()
                     if self.ema is not None:
                         self.ema.update(self.modules[self.task.ema_module])
                     self.step += 1
