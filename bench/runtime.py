@@ -102,6 +102,62 @@ def _run_child(base: list[str], extra: list[str]) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+def measure(
+    voice_dir: Path,
+    threads: int = 2,
+    runs: int = 7,
+    warmup: int = 2,
+    steps_list: tuple[int, ...] = (1, 2, 4, 8),
+) -> dict:
+    """Every configuration of the module docstring, each in a fresh process; the result dict
+    that ``main`` writes as JSON (also used by bench/run.py)."""
+    from flowaudio.runtime.contract import VoiceMeta
+
+    meta = VoiceMeta.load(voice_dir)
+    base = [
+        "--voice",
+        str(voice_dir),
+        "--threads",
+        str(threads),
+        "--runs",
+        str(runs),
+        "--warmup",
+        str(warmup),
+    ]
+    rows = []
+    for steps in steps_list:
+        for text in TEXTS:
+            r = _run_child(base, ["--kind", "rtf", "--text", text, "--steps", str(steps)])
+            rows.append({"steps": steps, "text": text, **r})
+            print(
+                f"rtf  steps={steps} {text:6s} audio={r['audio_s']:.2f}s "
+                f"rtf={r['rtf']:.4f} rss={r['peak_rss_mb']:.0f}MB",
+                flush=True,
+            )
+    stream = _run_child(base, ["--kind", "stream", "--steps", "4"])
+    print(f"stream ttfa={stream['ttfa_s'] * 1000:.0f} ms (paragraph {stream['audio_s']:.1f} s)")
+    batch = _run_child(base, ["--kind", "batch", "--steps", "4"])
+    print(f"batch-8 {batch['audio_s_per_s']:.1f} s of audio per second")
+    size = sum(p.stat().st_size for p in voice_dir.iterdir() if p.is_file())
+    return {
+        "voice": str(voice_dir),
+        "voice_name": meta.name,
+        "voice_size_mb": size / 1e6,
+        "threads": threads,
+        "runs": runs,
+        "warmup": warmup,
+        "cpu": platform.processor() or platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "load_average_1min": os.getloadavg()[0],
+        "rtf": rows,
+        "stream": stream,
+        "batch8": batch,
+        "peak_rss_mb": max(
+            [r["peak_rss_mb"] for r in rows] + [stream["peak_rss_mb"], batch["peak_rss_mb"]]
+        ),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__.split("\n\n")[0],
@@ -123,54 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(_child(args)))
         return 0
 
-    from flowaudio.runtime.contract import VoiceMeta
     from flowaudio.runtime.synthesizer import default_voice_dir
 
     voice_dir = Path(args.voice) if args.voice else default_voice_dir()
     if voice_dir is None:
         parser.error("no embedded default voice in this build: pass --voice DIR")
-    meta = VoiceMeta.load(voice_dir)
-    base = [
-        "--voice",
-        str(voice_dir),
-        "--threads",
-        str(args.threads),
-        "--runs",
-        str(args.runs),
-        "--warmup",
-        str(args.warmup),
-    ]
-    steps_list = [int(s) for s in args.steps_list.split(",")]
-    rows = []
-    for steps in steps_list:
-        for text in TEXTS:
-            r = _run_child(base, ["--kind", "rtf", "--text", text, "--steps", str(steps)])
-            rows.append({"steps": steps, "text": text, **r})
-            print(
-                f"rtf  steps={steps} {text:6s} audio={r['audio_s']:.2f}s "
-                f"rtf={r['rtf']:.4f} rss={r['peak_rss_mb']:.0f}MB",
-                flush=True,
-            )
-    stream = _run_child(base, ["--kind", "stream", "--steps", "4"])
-    print(f"stream ttfa={stream['ttfa_s'] * 1000:.0f} ms (paragraph {stream['audio_s']:.1f} s)")
-    batch = _run_child(base, ["--kind", "batch", "--steps", "4"])
-    print(f"batch-8 {batch['audio_s_per_s']:.1f} s of audio per second")
-    size = sum(p.stat().st_size for p in voice_dir.iterdir() if p.is_file())
-    result = {
-        "voice": str(voice_dir),
-        "voice_name": meta.name,
-        "voice_size_mb": size / 1e6,
-        "threads": args.threads,
-        "cpu": platform.processor() or platform.machine(),
-        "cpu_count": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],
-        "rtf": rows,
-        "stream": stream,
-        "batch8": batch,
-        "peak_rss_mb": max(
-            [r["peak_rss_mb"] for r in rows] + [stream["peak_rss_mb"], batch["peak_rss_mb"]]
-        ),
-    }
+    steps_list = tuple(int(s) for s in args.steps_list.split(","))
+    result = measure(voice_dir, args.threads, args.runs, args.warmup, steps_list)
+    rows = result["rtf"]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
