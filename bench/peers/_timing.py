@@ -64,6 +64,37 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def record(
+    system: str,
+    part: str,
+    steps: int | None,
+    threads: int,
+    warmup: int,
+    timing: Timing,
+    audio_s: float,
+    graph: Path,
+    package: str,
+    **extra: Any,
+) -> dict[str, Any]:
+    """The JSON line of one timing process (what bench/run.py reads)."""
+    return {
+        "system": system,
+        "part": part,
+        "steps": steps,
+        **extra,
+        "threads": threads,
+        "runs": len(timing.times_s),
+        "warmup": warmup,
+        "median_s": timing.median_s,
+        "times_s": timing.times_s,
+        "audio_s": audio_s,
+        "rtf": timing.median_s / audio_s,
+        "peak_rss_mb": peak_rss_mb(),
+        "graph_mb": graph.stat().st_size / 1e6,
+        "versions": versions(package),
+    }
+
+
 def versions(*names: str) -> dict[str, str | None]:
     """Installed versions of the named distributions (None where one is missing)."""
     found: dict[str, str | None] = {}

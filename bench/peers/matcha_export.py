@@ -34,7 +34,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _timing import TARGET_SECONDS, emit, peak_rss_mb, read_plan, session, time_calls, versions
+from _timing import TARGET_SECONDS, emit, read_plan, record, session, time_calls, versions
 
 SAMPLE_RATE = 22050
 HOP = 256
@@ -240,22 +240,10 @@ def time_part(out_dir: Path, part: str, steps: int, threads: int, runs: int, war
         n = int(sess.run([name], feed)[0][0])
         audio_s = n / SAMPLE_RATE if part == "e2e" else n * HOP / SAMPLE_RATE
     timing = time_calls(lambda: sess.run(None, feed), warmup, runs)
-    return {
-        "system": "matcha",
-        "part": part,
-        "steps": None if part == "vocoder" else steps,
-        "output": name,
-        "threads": threads,
-        "runs": runs,
-        "warmup": warmup,
-        "median_s": timing.median_s,
-        "times_s": timing.times_s,
-        "audio_s": audio_s,
-        "rtf": timing.median_s / audio_s,
-        "peak_rss_mb": peak_rss_mb(),
-        "graph_mb": path.stat().st_size / 1e6,
-        "versions": versions("matcha-tts"),
-    }
+    steps_out = None if part == "vocoder" else steps
+    return record(
+        "matcha", part, steps_out, threads, warmup, timing, audio_s, path, "matcha-tts", output=name
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -29,7 +29,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
-from _timing import TARGET_SECONDS, emit, peak_rss_mb, read_plan, session, time_calls, versions
+from _timing import TARGET_SECONDS, emit, read_plan, record, session, time_calls, versions
 
 SAMPLE_RATE = 22050
 HOP = 256  # medium: upsample 8 * 8 * 4
@@ -154,7 +154,7 @@ def plan(out_dir: Path, seconds: float, seed: int, model=None) -> dict:
     x = tokens(seed)
     length_scale = pin_length_scale(token_durations(model, x), round(seconds * SAMPLE_RATE / HOP))
     samples = session(out_dir / GRAPH, threads=1).run(None, _feed(x, length_scale))[0].shape[-1]
-    record = {
+    info = {
         "system": "piper",
         "config": "medium (piper.train VitsModel defaults), random weights",
         "seed": seed,
@@ -167,8 +167,8 @@ def plan(out_dir: Path, seconds: float, seed: int, model=None) -> dict:
         "sample_rate": SAMPLE_RATE,
         "versions": versions("piper-tts", "onnx", "lightning"),
     }
-    (out_dir / "plan.json").write_text(json.dumps(record, indent=2) + "\n")
-    return {k: v for k, v in record.items() if k != "tokens"}
+    (out_dir / "plan.json").write_text(json.dumps(info, indent=2) + "\n")
+    return {k: v for k, v in info.items() if k != "tokens"}
 
 
 def piper_exporter(ckpt: Path, onnx_path: Path) -> None:
@@ -198,21 +198,7 @@ def time_graph(out_dir: Path, threads: int, runs: int, warmup: int) -> dict:
     feed = _feed(x, plan["length_scale"])
     audio_s = sess.run(None, feed)[0].shape[-1] / SAMPLE_RATE
     timing = time_calls(lambda: sess.run(None, feed), warmup, runs)
-    return {
-        "system": "piper",
-        "part": "e2e",
-        "steps": None,
-        "threads": threads,
-        "runs": runs,
-        "warmup": warmup,
-        "median_s": timing.median_s,
-        "times_s": timing.times_s,
-        "audio_s": audio_s,
-        "rtf": timing.median_s / audio_s,
-        "peak_rss_mb": peak_rss_mb(),
-        "graph_mb": path.stat().st_size / 1e6,
-        "versions": versions("piper-tts"),
-    }
+    return record("piper", "e2e", None, threads, warmup, timing, audio_s, path, "piper-tts")
 
 
 def main(argv: list[str] | None = None) -> int:
