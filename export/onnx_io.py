@@ -35,6 +35,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import Tensor, nn
 
 from export.optimize import conv1d_as_matmul, quantize_int8
+from flowaudio.config import parse_choice
 from flowaudio.runtime.contract import OPSET
 
 __all__ = ["FP16_MIN_ELEMENTS", "Weights", "export_graph", "set_metadata", "weights_to_float16"]
@@ -50,11 +51,7 @@ class Weights(str, Enum):
     @classmethod
     def parse(cls, value: Weights | str) -> Weights:
         """``value`` as a :class:`Weights`; ValueError naming the choices otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            choices = ", ".join(w.value for w in cls)
-            raise ValueError(f"unknown weight format {value!r}; choose one of {choices}") from None
+        return parse_choice(cls, value, "weight format")
 
 
 FP16_MIN_ELEMENTS = 1024

@@ -16,6 +16,7 @@ import sys
 import types
 import typing
 from collections.abc import Mapping
+from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -25,10 +26,21 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 T = TypeVar("T")
+E = TypeVar("E", bound=Enum)
 
 
 class ConfigError(ValueError):
     """A config file or dict does not match the dataclass it should fill."""
+
+
+def parse_choice(kind: type[E], value: E | str, what: str) -> E:
+    """``value`` as a member of the string enum ``kind``; a ValueError that names ``what`` and
+    the allowed values otherwise (the ``parse`` of Solver, Schedule, Weights, ...)."""
+    try:
+        return kind(value)
+    except ValueError:
+        allowed = ", ".join(repr(m.value) for m in kind)
+        raise ValueError(f"unknown {what} {value!r}; expected one of {allowed}") from None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -28,6 +28,8 @@ from enum import Enum
 
 import numpy as np
 
+from flowaudio.config import parse_choice
+
 __all__ = [
     "SWAY_COEF_MAX",
     "SWAY_COEF_MIN",
@@ -59,11 +61,7 @@ class Solver(str, Enum):
     @classmethod
     def parse(cls, value: Solver | str) -> Solver:
         """Return ``value`` as a :class:`Solver`; ValueError naming the allowed names otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            allowed = ", ".join(repr(s.value) for s in cls)
-            raise ValueError(f"unknown solver {value!r}; expected one of {allowed}") from None
+        return parse_choice(cls, value, "solver")
 
     @property
     def order(self) -> int:
@@ -91,11 +89,7 @@ class Schedule(str, Enum):
     @classmethod
     def parse(cls, value: Schedule | str) -> Schedule:
         """Return ``value`` as a :class:`Schedule`; ValueError naming the allowed ones otherwise."""
-        try:
-            return cls(value)
-        except ValueError:
-            allowed = ", ".join(repr(s.value) for s in cls)
-            raise ValueError(f"unknown schedule {value!r}; expected one of {allowed}") from None
+        return parse_choice(cls, value, "schedule")
 
 
 def _check_steps(steps: int) -> int:
