@@ -30,7 +30,12 @@ def normalize_for_wer(text: str) -> str:
 
 
 class Transcriber:
-    """pocketsphinx with its bundled US English model; one decoder, used under a lock."""
+    """pocketsphinx with its bundled US English model; one decoder, used under a lock.
+
+    Every utterance starts from the same feature state: pocketsphinx carries its running noise
+    estimate and cepstral mean from one utterance to the next, which made a clip's transcript
+    depend on the clips decoded before it (5 of 80 teacher clips changed with the order).
+    """
 
     def __init__(self) -> None:
         try:
@@ -51,6 +56,7 @@ class Transcriber:
             audio = resample(audio, sample_rate, ASR_SAMPLE_RATE)
         pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
         with self._lock:
+            self._decoder.reinit_feat()  # forget the previous utterances' noise and CMN
             self._decoder.start_utt()
             self._decoder.process_raw(pcm.tobytes(), full_utt=True)
             self._decoder.end_utt()

@@ -36,6 +36,20 @@ def test_teacher_speech_is_recognised_and_noise_is_not(transcriber, tmp_path):
     assert word_error_rate([SENTENCE], [up]).wer <= 0.35
 
 
+def test_a_transcript_does_not_depend_on_what_was_decoded_before(transcriber, tmp_path):
+    # Noisy speech is where pocketsphinx's carried-over noise and CMN estimates changed the words.
+    wav = tmp_path / "slt.wav"
+    subprocess.run(["flite", "-voice", "slt", "-t", SENTENCE, "-o", str(wav)], check=True)
+    speech, sr = sf.read(wav, dtype="float32")
+    rng = np.random.default_rng(0)
+    noisy = (speech + rng.normal(0, 0.05, len(speech))).astype(np.float32)
+    alone = Transcriber().transcribe(noisy, sr)
+    hum = 0.9 * np.sin(2 * np.pi * 100 * np.arange(2 * sr) / sr)
+    for before in (rng.normal(0, 0.3, 3 * sr), hum, speech):
+        transcriber.transcribe(before.astype(np.float32), sr)
+        assert transcriber.transcribe(noisy, sr) == alone
+
+
 def test_wer_counts_and_errors():
     r = word_error_rate(["a b c d", "e f"], ["a x c", "e f g"])
     assert (r.substitutions, r.deletions, r.insertions, r.words) == (1, 1, 1, 6)
