@@ -451,6 +451,7 @@ def export_voice(
     fp16: bool = False,
     fused_steps: int | None = None,
     name: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
     verify: bool = True,
     log: Callable[[str], None] | None = None,
 ) -> VoiceMeta:
@@ -471,6 +472,9 @@ def export_voice(
         fused_steps: also write fused.onnx (text -> audio, this many Euler steps); needs a
             neural vocoder.
         name: the voice's name (default: the directory name of ``out``).
+        defaults: synthesis settings the voice recommends, stored in voice.json and used when
+            a call leaves them out (``{"steps": 2, "guidance_scale": 1.5}``; names and ranges
+            of :class:`SynthesisDefaults`, strings converted); the rest keep their defaults.
         verify: check every graph against torch before the voice is put in place
             (:func:`export.verify.verify_voice`).
         log: called with the verification table (e.g. ``print``).
@@ -499,13 +503,19 @@ def export_voice(
                 "a fused graph needs a neural vocoder (Griffin-Lim runs in numpy); drop "
                 "--fused or pass --vocoder VOCODER_RUN"
             )
+    synthesis_defaults = SynthesisDefaults().with_settings(defaults or {})
     _check_target(out)
     acoustic = load_acoustic(acoustic_run)
     voc = None if griffin_lim else load_vocoder(vocoder)
     if voc is not None:
         _check_audio(acoustic, voc)
     meta = build_voice_meta(
-        acoustic, voc, name=name or out.resolve().name, fused_steps=fused_steps, weights=weights
+        acoustic,
+        voc,
+        name=name or out.resolve().name,
+        fused_steps=fused_steps,
+        weights=weights,
+        defaults=synthesis_defaults,
     )
     vocoder_model = voc.model if voc is not None else None
 

@@ -214,6 +214,13 @@ def _import_export_voice():
     return voice
 
 
+def _key_value(item: str, option: str) -> tuple[str, str]:
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise ValueError(f"{option} takes KEY=VALUE (e.g. steps=2), got {item!r}")
+    return key.strip(), value.strip()
+
+
 def _cmd_export(args: argparse.Namespace) -> int:
     if args.steps is not None and not args.fused:
         raise ValueError("--steps sets the fused graph's step count: use it with --fused")
@@ -226,6 +233,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         weights="int8" if args.int8 else ("float16" if args.fp16 else "float32"),
         fused_steps=fused_steps,
         name=args.name,
+        defaults=dict(_key_value(item, "--default") for item in args.default),
         verify=not args.no_verify,
         log=print,
     )
@@ -543,6 +551,8 @@ def build_parser() -> argparse.ArgumentParser:
         flowaudio export runs/acoustic --vocoder griffin-lim --out voices/gl --fp16
         flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/fast --int8
         flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/f --fused --steps 4
+        flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/mine \\
+            --default steps=2 --default guidance_scale=1.5
         """,
         _cmd_export,
     )
@@ -568,6 +578,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--steps", type=int, default=None, help="Euler steps of --fused (4 when not given)"
     )
     p.add_argument("--name", default=None, help="voice name (the --out folder name if not given)")
+    p.add_argument(
+        "--default",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="a synthesis setting the voice uses when a call leaves it out (repeatable): steps, "
+        "solver, schedule, temperature, length_scale, guidance_scale, sentence_pause",
+    )
     p.add_argument("--no-verify", action="store_true", help="skip the torch parity check")
     p = _add(
         sub,

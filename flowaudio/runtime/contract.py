@@ -57,7 +57,10 @@ the vocoder turns it into audio, trimmed to T_i * hop per item.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import math
+import numbers
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -114,6 +117,49 @@ class VoiceFormatError(ValueError):
     """A voice directory or file does not follow this contract (the message says what to do)."""
 
 
+MAX_STEPS = 128
+_SETTING_RANGES = {
+    "temperature": (0.0, 2.0),
+    "guidance_scale": (0.0, 10.0),
+    "speed": (0.25, 4.0),
+    "length_scale": (0.1, 10.0),
+    "sentence_pause": (0.0, 5.0),
+}
+
+
+def _real_in(name: str, value: Any, low: float, high: float) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
+    if not (math.isfinite(value) and low <= value <= high):
+        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+    return float(value)
+
+
+def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
+    low = value.lower() if isinstance(value, str) else value
+    if low not in choices:
+        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
+    return low
+
+
+def check_setting(name: str, value: Any) -> Any:
+    """``value`` if the runtime accepts it for the synthesis setting ``name`` (lower-cased for
+    solver and schedule), else a ValueError that names the allowed range."""
+    if name == "steps":
+        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+            raise ValueError(f"steps must be an integer in [1, {MAX_STEPS}], got {value!r}")
+        if not 1 <= value <= MAX_STEPS:
+            raise ValueError(f"steps must be an integer in [1, {MAX_STEPS}], got {value!r}")
+        return int(value)
+    if name == "solver":
+        return _choice("solver", value, SOLVERS)
+    if name == "schedule":
+        return _choice("schedule", value, SCHEDULES)
+    if name in _SETTING_RANGES:
+        return _real_in(name, value, *_SETTING_RANGES[name])
+    raise ValueError(f"unknown synthesis setting {name!r}")
+
+
 @dataclass(frozen=True)
 class SynthesisDefaults:
     """Per-call settings a voice recommends; every one can be overridden at synthesis time."""
@@ -126,6 +172,30 @@ class SynthesisDefaults:
     guidance_scale: float = 1.0
     sentence_pause: float = 0.25
     """Seconds of silence between sentences of a long text."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            object.__setattr__(self, f.name, check_setting(f.name, getattr(self, f.name)))
+
+    def with_settings(self, settings: Mapping[str, Any]) -> SynthesisDefaults:
+        """A copy with ``settings`` replaced; string values (``"2"``, ``"1.5"``, from a
+        command line) are converted to the field's type. Unknown names are a ValueError."""
+        known = {f.name: f for f in fields(self)}
+        changes = {}
+        for key, value in settings.items():
+            if key not in known:
+                raise ValueError(
+                    f"unknown synthesis default {key!r}; choose from {', '.join(known)}"
+                )
+            kind = known[key].type  # a string: annotations are postponed here
+            if isinstance(value, str) and kind in ("int", "float"):
+                try:
+                    value = int(value) if kind == "int" else float(value)
+                except ValueError:
+                    what = "an integer" if kind == "int" else "a number"
+                    raise ValueError(f"{key} must be {what}, got {value!r}") from None
+            changes[key] = value
+        return replace(self, **changes)
 
 
 @dataclass(frozen=True)
@@ -182,7 +252,7 @@ class VoiceMeta:
                     "defaults": defaults,
                 }
             )
-        except (TypeError, KeyError) as exc:
+        except (TypeError, KeyError, ValueError) as exc:
             raise VoiceFormatError(
                 f"{where}: does not match voice schema {SCHEMA_VERSION} ({exc}); re-export the "
                 "voice with `flowaudio export`"

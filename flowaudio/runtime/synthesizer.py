@@ -401,25 +401,16 @@ class Voice:
         self, steps, solver, temperature, speed, seed, schedule, guidance
     ) -> SynthesisOptions:
         d = self.meta.defaults
-        steps = d.steps if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, int) or not 1 <= steps <= 128:
-            raise ValueError(f"steps must be an integer in [1, 128], got {steps!r}")
-        solver = (d.solver if solver is None else solver).lower()
-        if solver not in C.SOLVERS:
-            raise ValueError(f"unknown solver {solver!r}; choose one of {', '.join(C.SOLVERS)}")
-        schedule = (d.schedule if schedule is None else schedule).lower()
-        if schedule not in C.SCHEDULES:
-            raise ValueError(
-                f"unknown schedule {schedule!r}; choose one of {', '.join(C.SCHEDULES)}"
-            )
-        temperature = d.temperature if temperature is None else float(temperature)
-        if not (math.isfinite(temperature) and 0 <= temperature <= 2):
-            raise ValueError(f"temperature must be in [0, 2], got {temperature!r}")
-        if not (isinstance(speed, (int, float)) and math.isfinite(speed) and 0.25 <= speed <= 4):
-            raise ValueError(f"speed must be in [0.25, 4], got {speed!r}")
-        guidance = d.guidance_scale if guidance is None else float(guidance)
-        if not (math.isfinite(guidance) and 0 <= guidance <= 10):
-            raise ValueError(f"guidance_scale must be in [0, 10], got {guidance!r}")
+        steps = C.check_setting("steps", d.steps if steps is None else steps)
+        solver = C.check_setting("solver", d.solver if solver is None else solver)
+        schedule = C.check_setting("schedule", d.schedule if schedule is None else schedule)
+        temperature = C.check_setting(
+            "temperature", d.temperature if temperature is None else temperature
+        )
+        speed = C.check_setting("speed", speed)
+        guidance = C.check_setting(
+            "guidance_scale", d.guidance_scale if guidance is None else guidance
+        )
         if seed is None:
             # os.urandom, not the secrets module: that one loads OpenSSL (~4 MB of RSS).
             seed = int.from_bytes(os.urandom(8), "little") >> 1

@@ -250,7 +250,7 @@ def test_cli_export_fused_fp16(tiny_acoustic_run, tiny_vocoder_run, tiny_voice, 
     shutil.copytree(tiny_voice, out)  # an existing voice is replaced
     argv = ["export", str(tiny_acoustic_run), "--vocoder", str(tiny_vocoder_run)]
     argv += ["--out", str(out), "--fused", "--steps", "2", "--fp16", "--name", "half"]
-    assert main(argv) == 0
+    assert main([*argv, "--default", "steps=2", "--default", "guidance_scale=1.5"]) == 0
     printed = capsys.readouterr().out
     assert "fused" in printed and "end-to-end" in printed and "MB" in printed
     meta = VoiceMeta.load(out)
@@ -264,8 +264,16 @@ def test_cli_export_fused_fp16(tiny_acoustic_run, tiny_vocoder_run, tiny_voice, 
         for io in [*proto.graph.input, *proto.graph.output]:
             assert io.type.tensor_type.elem_type != onnx.TensorProto.FLOAT16
     assert voice_size(out) < voice_size(tiny_voice) + (out / C.FUSED_ONNX).stat().st_size
-    audio = Voice.load(out).synthesize("Hello there.", seed=1, steps=2)
+    voice = Voice.load(out)
+    audio = voice.synthesize("Hello there.", seed=1, steps=2)
     assert np.isfinite(audio.samples).all() and len(audio.samples) > 0
+    # --default: what a call leaves out comes from voice.json
+    assert (meta.defaults.steps, meta.defaults.guidance_scale) == (2, 1.5)
+    assert meta.defaults.temperature == C.SynthesisDefaults().temperature
+    guided = voice.synthesize("Hello there.", seed=1, steps=2, guidance_scale=1.5)
+    np.testing.assert_array_equal(voice.synthesize("Hello there.", seed=1).samples, guided.samples)
+    plain = voice.synthesize("Hello there.", seed=1, steps=2, guidance_scale=1.0)
+    assert not np.array_equal(plain.samples, guided.samples)
 
 
 def _mel_and_audio(voice: Voice, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -340,6 +348,16 @@ def test_cli_export_reports_errors(tiny_acoustic_run, tmp_path, capsys):
     assert "needs a neural vocoder" in capsys.readouterr().err
     assert main([*argv, "--out", str(tmp_path / "v"), "--steps", "2"]) == 1
     assert "--steps" in capsys.readouterr().err
+    for bad, says in [
+        ("steps", "KEY=VALUE"),
+        ("steps=0", "steps must be an integer in [1, 128]"),
+        ("guidance_scale=nan", "guidance_scale must be in [0, 10]"),
+        ("speed=2", "unknown synthesis default 'speed'"),
+        ("steps=two", "steps must be an integer"),
+    ]:
+        assert main([*argv, "--out", str(tmp_path / "v"), "--default", bad]) == 1
+        assert says in capsys.readouterr().err, bad
+    assert not (tmp_path / "v").exists()  # refused before anything is written
 
 
 def test_float16_weights_keep_float32_io():

@@ -147,6 +147,21 @@ def test_unknown_schema_versions_are_refused_with_a_fix(tiny_voice, tmp_path):
         Voice.load(tmp_path)
 
 
+def test_a_voice_with_bad_defaults_is_refused_at_load(tiny_voice, tmp_path):
+    copy = tmp_path / "voice"
+    shutil.copytree(tiny_voice, copy)
+    meta = json.loads((copy / "voice.json").read_text())
+    for defaults, says in [
+        ({"steps": 0}, "steps must be an integer"),
+        ({"temperature": "hot"}, "temperature must be a number"),
+        ({"solver": "dopri5"}, "unknown solver"),
+        ({"guidance_scale": 1e9}, "guidance_scale must be in"),
+    ]:
+        (copy / "voice.json").write_text(json.dumps({**meta, "defaults": defaults}))
+        with pytest.raises(VoiceFormatError, match=says):
+            Voice.load(copy)
+
+
 def test_load_voice_caches_and_cli_lists(tiny_voice, capsys):
     assert flowaudio.load_voice(tiny_voice) is flowaudio.load_voice(tiny_voice)
     from flowaudio.cli import main
