@@ -631,7 +631,9 @@ def render_markdown(report: EvaluationReport, plots: list[Path]) -> str:
         f"# Evaluation of voice `{v['name']}`",
         "",
         f"- voice: `{v['path']}` ({v['sample_rate']} Hz, vocoder {v['vocoder']}, default "
-        f"{d} steps, solver {v['defaults']['solver']}); speakers: {', '.join(v['speakers'])}",
+        f"{d} steps, solver {v['defaults']['solver']}, temperature "
+        f"{v['defaults']['temperature']:g}, guidance scale {v['defaults']['guidance_scale']:g}); "
+        f"speakers: {', '.join(v['speakers'])}",
         f"- test set: `{r.test_set}`: {len(r.rows)} rows evaluated, {len(r.skipped)} skipped; "
         f"speakers: {', '.join(speakers)}",
         f"- steps: {', '.join(map(str, r.steps))}; seed {r.options.seed} (+ row index); "
