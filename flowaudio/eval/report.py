@@ -620,6 +620,10 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     return [*lines, ""]
 
 
+def _steps(n: int) -> str:
+    return f"{n} step" if n == 1 else f"{n} steps"
+
+
 def render_markdown(report: EvaluationReport, plots: list[Path]) -> str:
     """The human-readable report (the JSON holds the same numbers and every transcript)."""
     r = report
@@ -672,8 +676,8 @@ def render_markdown(report: EvaluationReport, plots: list[Path]) -> str:
     md += _table(
         [
             "speaker",
-            f"WER {d} steps vs reference",
-            "WER 2 steps vs reference",
+            f"WER {_steps(d)} vs reference (bar +{100 * bars.default_steps_margin:g})",
+            f"WER 2 steps vs reference (bar +{100 * bars.two_steps_margin:g})",
             "similarity own vs best other",
             "passed",
         ],
@@ -682,7 +686,7 @@ def render_markdown(report: EvaluationReport, plots: list[Path]) -> str:
     md += [f"All speakers: **{_mark(r.passed)}**", ""]
 
     md += ["## Intelligibility (pocketsphinx WER)", ""]
-    header = ["speaker", "reference"] + [f"{s} steps" for s in r.steps]
+    header = ["speaker", "reference"] + [_steps(s) for s in r.steps]
     rows = []
     for spk in [*speakers, None]:
 
@@ -705,7 +709,7 @@ def render_markdown(report: EvaluationReport, plots: list[Path]) -> str:
         ]
         rows = [[spk] + [f"{r.mcd[s][spk]:.2f}" for s in r.steps] for spk in speakers]
         rows.append(["**all**"] + [f"{r.mcd_overall[s]:.2f}" for s in r.steps])
-        md += _table(["speaker"] + [f"{s} steps" for s in r.steps], rows)
+        md += _table(["speaker"] + [_steps(s) for s in r.steps], rows)
         md += [
             "Mean over rows of the mean over the DTW path of 10·√2/ln 10 · ‖Δc‖, c = cosine "
             "transform (DCT-II / 2N) of the natural-log mel amplitude, c0 excluded "
@@ -715,7 +719,7 @@ def render_markdown(report: EvaluationReport, plots: list[Path]) -> str:
     if r.similarity:
         md += ["## Speaker similarity (resemblyzer cosine)", ""]
         for s, m in r.similarity.items():
-            md += [f"At {s} steps (rows: synthesized speaker, columns: teacher):", ""]
+            md += [f"At {_steps(s)} (rows: synthesized speaker, columns: teacher):", ""]
             md += _table(
                 ["synthesized \\ teacher", *m.columns],
                 [
