@@ -3,7 +3,7 @@
 #
 # example:
 #   bash examples/default_voice/build.sh work/default-voice
-#   STEPS=3323 bash examples/default_voice/build.sh work/dv  # where the shipped voice stopped
+#   (the shipped voice is this run stopped with Ctrl-C at acoustic step 3,323 of 4,500)
 #   STEPS=20000 VOC_STEPS=100000 bash examples/default_voice/build.sh work/default-voice  # longer
 #
 # Needs the apt packages of `make setup` (flite) and the train/export/eval extras. Every step
