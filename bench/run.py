@@ -26,7 +26,6 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +36,7 @@ BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))  # bench/ is a folder of scripts, not a package
 
 import runtime  # noqa: E402  (bench/runtime.py: flowaudio's measurement, reused as is)
+from peers._timing import time_calls  # noqa: E402  (stdlib only; the peers' timing loop)
 
 PEERS = BENCH / "peers"
 DEFAULT_PEERS_VENV = BENCH / ".venv-peers"
@@ -408,19 +408,6 @@ def cuda_device() -> str | None:
     return names[0].strip() if out.returncode == 0 and names else None
 
 
-def _timed(fn, warmup: int, runs: int, sync=lambda: None) -> float:
-    for _ in range(warmup):
-        fn()
-    sync()
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        fn()
-        sync()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def gpu_child(args: argparse.Namespace) -> dict[str, Any]:
     """onnxruntime-gpu (and PyTorch when the runs are given) on the first CUDA device; runs in
     its own process so that nothing of it touches the CPU measurements."""
@@ -436,11 +423,11 @@ def gpu_child(args: argparse.Namespace) -> dict[str, Any]:
             return voice.synthesize_batch([text] * b, steps=4, seed=0, batch_size=b)
 
         audio = sum(a.duration for a in ort_batch())
-        median = _timed(ort_batch, args.warmup, args.runs)
+        median = time_calls(ort_batch, args.warmup, args.runs).median_s
         rows.append({"backend": "onnxruntime", "batch": batch, "audio_s_per_s": audio / median})
-    latency["onnxruntime"] = _timed(
+    latency["onnxruntime"] = time_calls(
         lambda: voice.synthesize(text, steps=4, seed=0), args.warmup, args.runs
-    )
+    ).median_s
 
     if args.acoustic_run and args.vocoder_run:
         import torch
@@ -463,16 +450,16 @@ def gpu_child(args: argparse.Namespace) -> dict[str, Any]:
             vocoder(out.mel)
 
         for batch in GPU_BATCHES:
-            median = _timed(
+            median = time_calls(
                 lambda b=batch: torch_batch(b), args.warmup, args.runs, torch.cuda.synchronize
-            )
+            ).median_s
             # Same weights and text as the ONNX graphs (export parity), so the same length.
             rows.append(
                 {"backend": "pytorch", "batch": batch, "audio_s_per_s": one * batch / median}
             )
-        latency["pytorch"] = _timed(
+        latency["pytorch"] = time_calls(
             lambda: torch_batch(1), args.warmup, args.runs, torch.cuda.synchronize
-        )
+        ).median_s
     else:
         notes.append("PyTorch skipped: pass --acoustic-run and --vocoder-run (the voice is ONNX)")
     return {"rows": rows, "latency_s": latency, "audio_s_per_item": one, "notes": notes}

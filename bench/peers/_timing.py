@@ -45,16 +45,21 @@ def session(path: str | Path, threads: int) -> Any:
     return ort.InferenceSession(str(path), sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def time_calls(fn: Callable[[], object], warmup: int, runs: int) -> Timing:
-    """Call ``fn`` ``warmup`` times, then time ``runs`` calls; the median is the figure."""
+def time_calls(
+    fn: Callable[[], object], warmup: int, runs: int, sync: Callable[[], object] = lambda: None
+) -> Timing:
+    """Call ``fn`` ``warmup`` times, then time ``runs`` calls; the median is the figure.
+    ``sync`` waits for queued device work (a CUDA synchronize) inside each timed call."""
     if runs < 1:
         raise ValueError(f"runs must be >= 1, got {runs}")
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(runs):
         start = time.perf_counter()
         fn()
+        sync()
         times.append(time.perf_counter() - start)
     return Timing(median_s=statistics.median(times), times_s=times)
 
