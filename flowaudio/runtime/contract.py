@@ -146,9 +146,8 @@ def check_setting(name: str, value: Any) -> Any:
     """``value`` if the runtime accepts it for the synthesis setting ``name`` (lower-cased for
     solver and schedule), else a ValueError that names the allowed range."""
     if name == "steps":
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-            raise ValueError(f"steps must be an integer in [1, {MAX_STEPS}], got {value!r}")
-        if not 1 <= value <= MAX_STEPS:
+        integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+        if not (integral and 1 <= value <= MAX_STEPS):
             raise ValueError(f"steps must be an integer in [1, {MAX_STEPS}], got {value!r}")
         return int(value)
     if name == "solver":
@@ -180,19 +179,19 @@ class SynthesisDefaults:
     def with_settings(self, settings: Mapping[str, Any]) -> SynthesisDefaults:
         """A copy with ``settings`` replaced; string values (``"2"``, ``"1.5"``, from a
         command line) are converted to the field's type. Unknown names are a ValueError."""
-        known = {f.name: f for f in fields(self)}
+        known = [f.name for f in fields(self)]
         changes = {}
         for key, value in settings.items():
             if key not in known:
                 raise ValueError(
                     f"unknown synthesis default {key!r}; choose from {', '.join(known)}"
                 )
-            kind = known[key].type  # a string: annotations are postponed here
-            if isinstance(value, str) and kind in ("int", "float"):
+            kind = type(getattr(self, key))  # int, float or str
+            if isinstance(value, str) and kind is not str:
                 try:
-                    value = int(value) if kind == "int" else float(value)
+                    value = kind(value)
                 except ValueError:
-                    what = "an integer" if kind == "int" else "a number"
+                    what = "an integer" if kind is int else "a number"
                     raise ValueError(f"{key} must be {what}, got {value!r}") from None
             changes[key] = value
         return replace(self, **changes)
