@@ -42,7 +42,7 @@ from flowaudio.models.tts import FlowTTS
 from flowaudio.models.vocoder import Vocoder, VocoderConfig
 from flowaudio.runtime import contract as C
 from flowaudio.runtime.contract import SynthesisDefaults, VoiceMeta
-from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
+from flowaudio.train.checkpoint import latest_valid_checkpoint, load_checkpoint
 from flowaudio.version import __version__
 
 __all__ = [
@@ -99,13 +99,13 @@ def _resolve_checkpoint(run: str | Path, what: str) -> Path:
     if not run.is_dir():
         hint = " or griffin-lim" if what == "vocoder" else ""
         raise FileNotFoundError(f"{what} run not found: {run} (pass a run directory{hint})")
-    found = latest_checkpoint(run)
+    found = latest_valid_checkpoint(run)  # a damaged newest one: the previous, with a warning
     if found is None:
         raise FileNotFoundError(
             f"{run} has no checkpoint ({run / 'checkpoints'} holds no step_XXXXXXXX.pt); "
             f"pass the run directory of a trained {what} model"
         )
-    return found
+    return found[0]
 
 
 def _load(path: Path, task: str, module_key: str) -> tuple[dict[str, Any], dict[str, Any]]:

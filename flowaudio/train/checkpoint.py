@@ -48,6 +48,61 @@ def latest_checkpoint(run_dir: str | Path) -> Path | None:
     return found[-1] if found else None
 
 
+def latest_valid_checkpoint(run_dir: str | Path) -> tuple[Path, dict[str, Any]] | None:
+    """The newest checkpoint of ``run_dir`` that loads, and its state (None: there is none).
+
+    A newer checkpoint that does not load (a disk that filled up, a copy cut short: the atomic
+    rename protects against a kill, not against damage afterwards) is passed over with a
+    warning, so a run resumes or exports from the last good state instead of stopping.
+    """
+    found = list_checkpoints(run_dir)
+    errors = []
+    for path in reversed(found):
+        try:
+            return path, load_checkpoint(path)
+        except ValueError as exc:
+            errors.append(exc)
+            logger.warning("%s; trying the previous checkpoint", exc)
+    if found:
+        raise ValueError(
+            f"none of the {len(found)} checkpoint(s) in {checkpoint_dir(run_dir)} is usable; "
+            f"the newest: {errors[0]}. Train a new run or restore a checkpoint from a backup"
+        )
+    return None
+
+
+_TMP = re.compile(r"^\.step_\d{8}\.pt\.tmp(\d+)$")
+
+
+def remove_stale_temporaries(run_dir: str | Path) -> list[Path]:
+    """Delete the temporary files that a killed :func:`save_checkpoint` left behind.
+
+    Only files of processes that no longer run are removed (the pid is in the name), so a
+    second process writing into the same directory keeps its file. Returns what was removed.
+    """
+    folder = checkpoint_dir(run_dir)
+    removed = []
+    for path in folder.iterdir() if folder.is_dir() else []:
+        match = _TMP.match(path.name)
+        if match is None or (int(match.group(1)) != os.getpid() and _alive(int(match.group(1)))):
+            continue
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    if removed:
+        logger.info("removed %d temporary file(s) left by an interrupted save", len(removed))
+    return removed
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
+
+
 def save_checkpoint(path: str | Path, state: dict[str, Any]) -> None:
     """Write ``state`` (plus the format version) to ``path`` atomically."""
     path = Path(path)

@@ -38,9 +38,9 @@ from flowaudio.data.dataset import BucketBatchSampler
 from flowaudio.train.checkpoint import (
     capture_rng,
     checkpoint_path,
-    latest_checkpoint,
-    load_checkpoint,
+    latest_valid_checkpoint,
     prune_checkpoints,
+    remove_stale_temporaries,
     restore_rng,
     save_checkpoint,
 )
@@ -51,6 +51,30 @@ logger = logging.getLogger(__name__)
 
 # Consecutive non-finite losses tolerated (the step is skipped) before the run stops.
 _MAX_BAD_STEPS = 20
+
+
+def _forget_metrics_after(path: Path, step: int) -> None:
+    """Drop the rows of ``metrics.jsonl`` past ``step``: a resumed run redoes those steps and
+    logs them again, and one step must have one row per split. An unreadable line (a kill in
+    the middle of a write) is dropped too."""
+    if not path.is_file():
+        return
+    kept, dropped = [], 0
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            row_step = json.loads(line)["step"]
+        except (ValueError, KeyError, TypeError):
+            dropped += 1
+            continue
+        if isinstance(row_step, int) and row_step <= step:
+            kept.append(line)
+        else:
+            dropped += 1
+    if dropped:
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        os.replace(tmp, path)
+        logger.info("metrics.jsonl: dropped %d row(s) past step %d (redone now)", dropped, step)
 
 
 @dataclass
@@ -288,10 +312,12 @@ class Trainer:
     # -- checkpoints -----------------------------------------------------------------------
 
     def _resume_if_possible(self) -> None:
-        path = latest_checkpoint(self.run_dir)
-        if path is None:
+        if self.dist.is_main:
+            remove_stale_temporaries(self.run_dir)
+        found = latest_valid_checkpoint(self.run_dir)
+        if found is None:
             return
-        state = load_checkpoint(path)
+        path, state = found
         if state.get("task") != self.task.name:
             raise ValueError(
                 f"{self.run_dir} holds a {state.get('task')!r} run, not {self.task.name!r}; "
@@ -320,6 +346,7 @@ class Trainer:
             )
         self.resumed_from = path
         if self.dist.is_main:
+            _forget_metrics_after(self.run_dir / "metrics.jsonl", self.step)
             logger.info("resumed from step %d (%s)", self.step, path)
 
     def save(self) -> Path:

@@ -243,6 +243,18 @@ def test_unusable_checkpoints_give_clear_errors(tiny_acoustic_run, tiny_vocoder_
     assert (tmp_path / "notes" / "todo.txt").read_text() == "keep me"
 
 
+def test_export_passes_over_a_damaged_newest_checkpoint(tiny_acoustic_run, tmp_path, caplog):
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    good = latest_checkpoint(tiny_acoustic_run).read_bytes()
+    (run / "checkpoints" / "step_00000001.pt").write_bytes(good)
+    (run / "checkpoints" / "step_00000002.pt").write_bytes(good[: len(good) // 3])
+    with caplog.at_level("WARNING"):
+        loaded = load_acoustic(run)
+    assert loaded.checkpoint.name == "step_00000001.pt"
+    assert "step_00000002.pt is not a readable flowaudio checkpoint" in caplog.text
+
+
 def test_cli_export_fused_fp16(tiny_acoustic_run, tiny_vocoder_run, tiny_voice, tmp_path, capsys):
     from flowaudio.cli import main
 

@@ -169,3 +169,38 @@ def test_ddp_two_gloo_processes_keep_replicas_identical(tmp_path):
         assert not torch.equal(a[key], start[key])  # it did train
     state = load_checkpoint(latest_checkpoint(tmp_path / "run"))
     assert state["step"] == 12 and len(state["rng"]) == 2
+
+
+def test_a_corrupt_newest_checkpoint_falls_back_and_stale_temporaries_go(tmp_path, caplog):
+    torch.set_num_threads(1)
+    run(str(tmp_path), 8, checkpoint_every=4, val_every=4)
+    newest = latest_checkpoint(tmp_path)
+    assert newest.name == "step_00000008.pt"
+    newest.write_bytes(newest.read_bytes()[:100])  # damaged after it was written
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    stale = newest.parent / f".step_00000012.pt.tmp{int(dead.stdout)}"  # a kill mid-save
+    stale.write_bytes(b"half")
+    alive = newest.parent / f".step_00000012.pt.tmp{os.getppid()}"  # another live writer
+    alive.write_bytes(b"in progress")
+    with caplog.at_level("WARNING"):
+        resumed = Trainer(ToyTask(), toy_config(max_steps=8), tmp_path, {}, progress=False)
+    assert resumed.step == 4 and resumed.resumed_from.name == "step_00000004.pt"
+    assert "step_00000008.pt is not a readable" in caplog.text
+    assert not stale.exists() and alive.exists()
+    # metrics.jsonl forgets the rows past the checkpoint: steps 5-8 will be logged again
+    steps = [json.loads(x)["step"] for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert max(steps) == 4
+    resumed.fit()
+    rows = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    train_steps = [r["step"] for r in rows if r["split"] == "train"]
+    assert len(train_steps) == len(set(train_steps)) and max(train_steps) == 8
+    resumed.close()
+    for path in list_checkpoints(tmp_path):  # every checkpoint unusable: a clear error
+        path.write_bytes(b"")
+    with pytest.raises(ValueError, match="none of the 2 checkpoint"):
+        Trainer(ToyTask(), toy_config(max_steps=8), tmp_path, {}, progress=False)
