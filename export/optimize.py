@@ -20,10 +20,15 @@ it against torch like any other. ``export/onnx_io.py`` applies them for ``weight
     Dynamic quantization (``onnxruntime.quantization.quantize_dynamic``): the weight of every
     MatMul with a constant right-hand side is stored as int8, one scale per output channel;
     activations are quantized to uint8 on every call from their own range. onnxruntime fuses
-    each into one ``DynamicQuantizeMatMul`` kernel (VNNI/AMX where the CPU has them). Caveat
-    from onnxruntime's documentation, not measured here (the CPU measured has VNNI): on x86 CPUs
-    with AVX2 but without VNNI its uint8 x int8 kernel can saturate; were that to show, the fix
-    is ``reduce_range=True`` (7-bit weights).
+    each into one ``DynamicQuantizeMatMul`` kernel (VNNI/AMX where the CPU has them). Weights
+    use 7 bits (``reduce_range=True``, values in [-64, 64]): on x86 CPUs with AVX2 and no VNNI
+    the uint8 x int8 kernel (``vpmaddubsw``) adds two products in int16, which saturates for
+    8-bit weights (2 * 255 * 127 > 32767) and cannot for 7-bit ones (2 * 255 * 64 = 32640). A
+    voice is quantized once and runs on any CPU, so the export cannot pick by its own
+    processor. Measured on the ``tiny`` test voice's velocity graph (relative max error against
+    float32, 3 random inputs): 8-bit weights 0.012-0.015 with VNNI and 0.105-0.142 under an
+    emulated Haswell (qemu-x86_64 -cpu Haswell: AVX2, no VNNI); 7-bit weights 0.016-0.020 on
+    both, the same numbers to 1e-7.
 
 Measured on the ``small`` voice (2 threads, a busy machine, 4 Euler steps), int8 velocity and
 vocoder against float32: synthesis 0.64-0.8x the time; velocity graph 0.57-0.75x, vocoder
@@ -46,13 +51,17 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-__all__ = ["INT8_GRAPHS", "conv1d_as_matmul", "quantize_int8"]
+__all__ = ["INT8_GRAPHS", "INT8_WEIGHT_LIMIT", "conv1d_as_matmul", "quantize_int8"]
 
 INT8_GRAPHS = ("velocity", "vocoder")
 """Graphs whose weights ``weights="int8"`` quantizes. The encoder stays float32: it runs once
 per sentence, and its log-durations are rounded to whole frames, so its int8 error (measured
 ~0.01 in log-duration) changed the length of 3 of 5 test sentences; the fused graph holds the
 encoder, so it stays float32 too."""
+
+INT8_WEIGHT_LIMIT = 64
+"""Largest magnitude of a quantized weight: with uint8 activations (at most 255) two products
+add up to at most 2 * 255 * 64 = 32640, inside int16, so no x86 kernel saturates."""
 
 _INT64_MAX = int(np.iinfo(np.int64).max)
 
@@ -213,6 +222,7 @@ def quantize_int8(proto: onnx.ModelProto) -> onnx.ModelProto:
                 dst,
                 op_types_to_quantize=["MatMul"],
                 per_channel=True,
+                reduce_range=True,  # no int16 saturation on AVX2 CPUs (module docstring)
                 weight_type=QuantType.QInt8,
                 extra_options={"MatMulConstBOnly": True},
             )

@@ -4,7 +4,8 @@
 #   2. a virtualenv in .venv (override with VENV=...);
 #   3. PyTorch 2.13.0: the CPU build on a machine without an NVIDIA GPU (never CUDA packages),
 #      the registry's CUDA build when `nvidia-smi` sees a GPU;
-#   4. flowaudio in editable mode with the train, export, eval, serve and dev extras.
+#   4. flowaudio in editable mode with the train, export, eval, serve and dev extras, within the
+#      tested versions of scripts/constraints.txt.
 # Safe to run again: every step skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,8 +66,10 @@ else
 fi
 
 # --- 4. flowaudio ------------------------------------------------------------------------
-log "installing flowaudio[train,export,eval,serve,dev] (editable)"
-"${PIP[@]}" install -e ".[train,export,eval,serve,dev]"
+log "installing flowaudio[train,export,eval,serve,dev] (editable, within scripts/constraints.txt)"
+# The constraints hold the versions the tests' numbers were measured with (onnxruntime's int8
+# kernels, the exporter); a fresh machine resolves the same ranges as CI.
+"${PIP[@]}" install -e ".[train,export,eval,serve,dev]" -c scripts/constraints.txt
 
 # --- checks ------------------------------------------------------------------------------
 if [ $has_gpu = 0 ] && "${PIP[@]}" list 2>/dev/null | grep -qi nvidia; then
