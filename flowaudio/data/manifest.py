@@ -13,14 +13,24 @@ Layouts:
 - ``csv``: ``audio_path|speaker|text`` per line, optional header line with exactly those names;
   ``audio_path`` is relative to the CSV's directory (or absolute). Either a CSV file or a
   directory holding ``metadata.csv``.
+
+Text encoding (one rule for both): UTF-8, with or without a byte-order mark. A file with a UTF-16
+byte-order mark, or without one but with every other byte NUL, is read as UTF-16. A line that is
+not valid UTF-8 is read as Windows-1252 (Latin-1 where that has no character): the encodings
+old spreadsheets save, so "café" stays "café". Each repaired line is listed as a
+:class:`ManifestProblem` with ``skipped=False``. A line that still holds a NUL byte (a binary
+file, or a mix of encodings) is skipped and reported: no path may hold one.
 """
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+
+logger = logging.getLogger(__name__)
 
 CSV_HEADER = ("audio_path", "speaker", "text")
 
@@ -54,6 +64,8 @@ class ManifestProblem:
 
     source: str
     reason: str
+    skipped: bool = True
+    """False: the line was kept, repaired as ``reason`` says (e.g. decoded as Windows-1252)."""
 
 
 @dataclass(frozen=True)
@@ -90,8 +102,8 @@ def detect_format(path: str | Path) -> DatasetFormat:
             f"{path}: no metadata.csv found; expected the LJSpeech layout (metadata.csv + wavs/) "
             "or a multi-speaker CSV (audio_path|speaker|text)"
         )
-    with metadata.open(encoding="utf-8", errors="replace") as fh:
-        first = fh.readline().rstrip("\r\n")
+    lines, _ = _read_lines(metadata)
+    first = lines[0][1] if lines else ""
     if tuple(f.strip() for f in first.split("|")) == CSV_HEADER:
         return DatasetFormat.CSV
     fields = first.split("|")
@@ -131,13 +143,15 @@ def read_ljspeech(root: str | Path, speaker: str | None = None) -> Manifest:
         raise FileNotFoundError(f"{root}: LJSpeech layout needs {metadata}")
     spk = speaker or safe_id(root.name)
     utts: list[Utterance] = []
-    problems: list[ManifestProblem] = []
     seen: set[str] = set()
-    for lineno, line in _lines(metadata):
+    lines, problems = _read_lines(metadata)
+    for lineno, line in lines:
         where = f"{metadata}:{lineno}"
         fields = line.split("|")
         if len(fields) < 2:
-            problems.append(ManifestProblem(where, f"expected 'id|text[|normalized]', got {line!r}"))
+            problems.append(
+                ManifestProblem(where, f"expected 'id|text[|normalized]', got {line!r}")
+            )
             continue
         name = fields[0].strip()
         text = fields[1].strip() or (fields[2].strip() if len(fields) > 2 else "")
@@ -159,9 +173,9 @@ def read_csv(path: str | Path) -> Manifest:
         raise FileNotFoundError(f"multi-speaker CSV not found: {csv_path}")
     base = csv_path.parent
     utts: list[Utterance] = []
-    problems: list[ManifestProblem] = []
     seen: dict[str, int] = {}
-    for lineno, line in _lines(csv_path):
+    lines, problems = _read_lines(csv_path)
+    for lineno, line in lines:
         where = f"{csv_path}:{lineno}"
         fields = line.split("|")
         if lineno == 1 and tuple(f.strip() for f in fields) == CSV_HEADER:
@@ -188,10 +202,74 @@ def read_csv(path: str | Path) -> Manifest:
     return Manifest(DatasetFormat.CSV, base, tuple(utts), tuple(problems))
 
 
-def _lines(path: Path):
-    """(line number, line) for non-blank lines; undecodable bytes become U+FFFD, not a crash."""
-    with path.open(encoding="utf-8", errors="replace") as fh:
-        for lineno, raw in enumerate(fh, start=1):
-            line = raw.rstrip("\r\n")
-            if line.strip():
-                yield lineno, line
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def _read_lines(path: Path) -> tuple[list[tuple[int, str]], list[ManifestProblem]]:
+    """(line number, line) for the non-blank lines of ``path`` decoded by the rule of the module
+    docstring, and a problem for each line repaired or skipped on the way."""
+    data = path.read_bytes()
+    problems: list[ManifestProblem] = []
+    utf16 = _utf16_codec(data)
+    if utf16 is not None:
+        logger.warning("%s is UTF-16, not UTF-8: read as %s; save it as UTF-8", path, utf16)
+        problems.append(
+            ManifestProblem(str(path), f"read as {utf16}: save it as UTF-8", skipped=False)
+        )
+        raw_lines = [line.encode("utf-8") for line in data.decode(utf16).split("\n")]
+    else:
+        raw_lines = data.removeprefix(b"\xef\xbb\xbf").split(b"\n")
+    out = []
+    repaired = []
+    for lineno, raw in enumerate(raw_lines, start=1):
+        where = f"{path}:{lineno}"
+        try:
+            line = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            line = _decode_legacy(raw)
+            repaired.append(lineno)
+            problems.append(
+                ManifestProblem(
+                    where, "not UTF-8: read as Windows-1252/Latin-1; save as UTF-8", skipped=False
+                )
+            )
+        line = line.rstrip("\r\n")
+        if "\x00" in line:
+            problems.append(
+                ManifestProblem(
+                    where, "the line holds a NUL byte (a binary or mixed-encoding file?)"
+                )
+            )
+            continue
+        if line.strip():
+            out.append((lineno, line))
+    if repaired:
+        logger.warning(
+            "%s: %d line(s) are not UTF-8 (first: line %d), read as Windows-1252/Latin-1; save "
+            "the file as UTF-8",
+            path,
+            len(repaired),
+            repaired[0],
+        )
+    return out, problems
+
+
+def _utf16_codec(data: bytes) -> str | None:
+    """``"utf-16"`` (BOM), ``"utf-16-le"``/``"-be"`` (no BOM, every other byte NUL), or None."""
+    if data[:2] in _UTF16_BOMS:
+        return "utf-16"
+    head = data[:4096]
+    if len(head) >= 4 and head.count(0) >= 0.4 * len(head):
+        odd, even = head[1::2].count(0), head[0::2].count(0)
+        if odd >= 0.9 * len(head[1::2]):
+            return "utf-16-le"
+        if even >= 0.9 * len(head[0::2]):
+            return "utf-16-be"
+    return None
+
+
+def _decode_legacy(raw: bytes) -> str:
+    try:
+        return raw.decode("cp1252")
+    except UnicodeDecodeError:  # five bytes cp1252 leaves undefined
+        return raw.decode("latin-1")

@@ -9,7 +9,17 @@ Cache layout (``CACHE_FORMAT_VERSION`` 1)::
     CACHE/val.jsonl          validation utterances
     CACHE/speakers.json      speaker names in id order
     CACHE/stats.json         mel mean/std (global and per band), frames, seconds per speaker
-    CACHE/report.tsv         every skipped file with the reason (also logged)
+    CACHE/report.tsv         every skipped file and repaired line, with the reason (also logged)
+
+What is skipped, by rule (each reported in report.tsv): unreadable, missing, too short, too long
+or silent audio; samples outside [-1, 1] beyond ``_MAX_PEAK`` (a float WAV that was never
+scaled: clipping it would train on noise); a WAV whose header promises more samples than the file
+holds (a copy cut short); empty or unpronounceable text; the same audio (equal samples) listed
+twice with different transcripts (both: which one is right cannot be known; with equal
+transcripts the first id is kept); manifest lines holding a NUL byte. Repaired and reported:
+lines that are not UTF-8 (decoded by the rule of :mod:`flowaudio.data.manifest`). The mel
+statistics leave out clips whose own mean or spread is far from the others' (see
+:func:`compute_stats`), so one bad clip that passes the rules above cannot move them.
 
 Resumable and idempotent: an item whose ``.json`` exists and whose source file has the same size
 and modification time is not computed again, so re-running after a crash (or with more data)
@@ -19,6 +29,7 @@ A cache made with a different config is refused rather than mixed.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -52,6 +63,9 @@ DATA_PRESETS: dict[str, DataConfig] = {
 
 # Below this peak a clip is treated as silence (a broken recording, not speech).
 _SILENCE_PEAK = 1e-4
+# Above this peak the samples were never scaled to [-1, 1] (a float WAV at 32767 or 1e6); the
+# margin over 1 leaves room for resampling overshoot of audio that was normalised to full scale.
+_MAX_PEAK = 1.5
 
 
 @dataclass(frozen=True)
@@ -80,6 +94,37 @@ class _Result:
 def _fingerprint(path: Path) -> dict[str, int]:
     st = path.stat()
     return {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
+
+
+def wav_truncation(path: Path) -> str | None:
+    """Why the WAV file ``path`` is shorter than its header says, or None (fine, or not a WAV).
+
+    libsndfile reads a WAV cut short without complaint (it returns the samples that are there),
+    so a half-copied file would train on half a sentence under the whole transcript.
+    """
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(1 << 16)
+            size = os.fstat(fh.fileno()).st_size
+    except (OSError, ValueError):
+        return None  # load_audio reports unreadable files
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    pos = 12
+    while pos + 8 <= len(head):
+        chunk, length = head[pos : pos + 4], int.from_bytes(head[pos + 4 : pos + 8], "little")
+        if chunk == b"data":
+            if length == 0xFFFFFFFF:  # written by a streaming writer: length unknown
+                return None
+            held = size - (pos + 8)
+            if held < length:
+                return (
+                    f"the WAV header promises {length} bytes of samples, the file holds {held} "
+                    "(a copy cut short?); copy the file again"
+                )
+            return None
+        pos += 8 + length + (length & 1)
+    return None
 
 
 def cache_config(config: DataConfig, symbols: SymbolTable) -> dict[str, Any]:
@@ -112,7 +157,7 @@ def _process(utt: Utterance) -> _Result:
     meta_path = items_dir / f"{utt.id}.json"
     try:
         source = _fingerprint(utt.audio_path)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: a NUL byte in the path
         return _Result(utt.id, False, f"audio file missing: {utt.audio_path}")
     if meta_path.is_file():
         try:
@@ -143,6 +188,9 @@ def _compute(
     except ValueError as exc:
         return _Result(utt.id, False, f"unpronounceable text: {exc}")
     acfg = config.audio
+    truncated = wav_truncation(utt.audio_path)
+    if truncated:
+        return _Result(utt.id, False, f"truncated audio: {truncated}")
     try:
         audio = load_audio(utt.audio_path, acfg.sample_rate)
     except AudioError as exc:
@@ -155,6 +203,13 @@ def _compute(
     peak = float(np.max(np.abs(audio)))
     if peak < _SILENCE_PEAK:
         return _Result(utt.id, False, f"silent audio (peak {peak:.2e})")
+    if peak > _MAX_PEAK:
+        return _Result(
+            utt.id,
+            False,
+            f"samples far outside [-1, 1] (peak {peak:.3g}): a float file that was never scaled; "
+            "rescale it to [-1, 1]",
+        )
     # Trim to whole frames so that audio and mel line up exactly (frames * hop samples).
     frames = len(audio) // acfg.hop_length
     audio = audio[: frames * acfg.hop_length]
@@ -177,6 +232,7 @@ def _compute(
         "seconds": frames * acfg.hop_length / acfg.sample_rate,
         "audio_path": str(utt.audio_path),
         "source": source,
+        "audio_sha1": hashlib.sha1(pcm.tobytes()).hexdigest(),  # finds the same clip listed twice
     }
     _atomic_text(meta_path, json.dumps(meta, ensure_ascii=False))
     return _Result(utt.id, True, computed=True)
@@ -235,8 +291,9 @@ def prepare_dataset(
     _atomic_text(out / "config.json", json.dumps(wanted, indent=2, ensure_ascii=False))
 
     skipped: list[tuple[str, str, str]] = [
-        ("-", p.source, p.reason) for p in manifest.problems
+        ("-", p.source, p.reason) for p in manifest.problems if p.skipped
     ]
+    repaired = [("-", p.source, f"kept, {p.reason}") for p in manifest.problems if not p.skipped]
     by_id = {u.id: u for u in manifest.utterances}
     results = _run(manifest.utterances, config, items_dir, workers, progress)
     ok_ids = []
@@ -247,11 +304,13 @@ def prepare_dataset(
             n_computed += res.computed
         else:
             skipped.append((res.id, str(by_id[res.id].audio_path), res.reason))
+    metas = [json.loads((items_dir / f"{uid}.json").read_text(encoding="utf-8")) for uid in ok_ids]
+    metas, duplicates = _drop_duplicates(metas)
+    skipped += duplicates
     for uid, path, reason in skipped:
         logger.warning("skipped %s (%s): %s", uid, path, reason)
-    _write_report(out / "report.tsv", skipped)
+    _write_report(out / "report.tsv", skipped + repaired)
 
-    metas = [json.loads((items_dir / f"{uid}.json").read_text(encoding="utf-8")) for uid in ok_ids]
     if not metas:
         raise ValueError(
             f"no usable utterances in {data}: all {len(skipped)} were skipped, see {out}/report.tsv"
@@ -282,8 +341,16 @@ def prepare_dataset(
     logger.info(
         "prepared %s: %d utterances (%d train, %d val, %.2f h, %d speakers), %d computed now, "
         "%d skipped (see %s) in %.1f s",
-        out, summary.n_items, summary.n_train, summary.n_val, summary.hours, len(speakers),
-        n_computed, len(skipped), out / "report.tsv", summary.elapsed_seconds,
+        out,
+        summary.n_items,
+        summary.n_train,
+        summary.n_val,
+        summary.hours,
+        len(speakers),
+        n_computed,
+        len(skipped),
+        out / "report.tsv",
+        summary.elapsed_seconds,
     )
     return summary
 
@@ -324,7 +391,9 @@ def _run(utts, config, items_dir, workers, progress) -> list[_Result]:
             # spawn, not fork: the parent may hold threads (tqdm) and library state (espeak).
             ctx = get_context("spawn")
             with ProcessPoolExecutor(
-                workers, mp_context=ctx, initializer=_init_worker,
+                workers,
+                mp_context=ctx,
+                initializer=_init_worker,
                 initargs=(config, str(items_dir)),
             ) as pool:
                 for res in pool.map(_process, utts, chunksize=8):
@@ -333,6 +402,36 @@ def _run(utts, config, items_dir, workers, progress) -> list[_Result]:
     finally:
         bar.close()
     return results
+
+
+def _drop_duplicates(
+    metas: list[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[tuple[str, str, str]]]:
+    """Items whose audio (equal samples) is another's: the same transcript keeps the first id,
+    different transcripts drop every copy (which one is right cannot be known).
+    -> (kept items, report rows of the dropped ones)."""
+    by_audio: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for m in sorted(metas, key=lambda m: m["id"]):
+        by_audio[m.get("audio_sha1") or m["id"]].append(m)  # old cache items have no hash
+    kept, dropped = [], []
+    for group in by_audio.values():
+        texts = {m["normalized"] for m in group}
+        if len(group) == 1:
+            kept.append(group[0])
+            continue
+        if len(texts) == 1:
+            kept.append(group[0])
+            losers = group[1:]
+            reason = f"the same audio as {group[0]['id']}, listed twice: the first is kept"
+        else:
+            losers = group
+            ids = ", ".join(m["id"] for m in group)
+            reason = (
+                f"the same audio is listed as {ids} with different transcripts: all are skipped; "
+                "keep the right line in the manifest"
+            )
+        dropped += [(m["id"], m["audio_path"], reason) for m in losers]
+    return kept, dropped
 
 
 def split_train_val(
@@ -370,34 +469,68 @@ def _index_row(meta: dict[str, Any], spk_ids: dict[str, int]) -> dict[str, Any]:
 def compute_stats(
     items_dir: Path, metas: Iterable[dict[str, Any]], config: DataConfig
 ) -> dict[str, Any]:
-    """Mel statistics over ``metas`` (float64 accumulation), and per-speaker durations."""
+    """Mel statistics over ``metas`` (float64 accumulation), and per-speaker durations.
+
+    Clips whose own mean or standard deviation lies more than ``_OUTLIER_SIGMAS`` robust
+    deviations (1.4826 x the median absolute deviation, at least ``_OUTLIER_FLOOR`` log-mel
+    units) from the median clip's are left out, and listed under ``excluded_from_stats``: one
+    clip of noise or of a wrong gain must not move the normalisation every other clip is
+    trained with. They stay in the dataset (they passed every rule of the module docstring).
+    """
     n_mels = config.audio.n_mels
-    total = np.zeros(n_mels)
-    total_sq = np.zeros(n_mels)
-    frames = 0
+    metas = list(metas)
+    sums, sq_sums, counts_f = [], [], []
     seconds: dict[str, float] = defaultdict(float)
     counts: dict[str, int] = defaultdict(int)
     for m in metas:
         with np.load(items_dir / f"{m['id']}.npz", allow_pickle=False) as npz:
             mel = npz["mel"].astype(np.float64)
-        total += mel.sum(axis=1)
-        total_sq += (mel**2).sum(axis=1)
-        frames += mel.shape[1]
+        sums.append(mel.sum(axis=1))
+        sq_sums.append((mel**2).sum(axis=1))
+        counts_f.append(mel.shape[1])
         seconds[m["speaker"]] += m["seconds"]
         counts[m["speaker"]] += 1
+    band_sum, band_sq, n_frames = np.array(sums), np.array(sq_sums), np.array(counts_f)
+    clip_mean = band_sum.sum(axis=1) / (n_frames * n_mels)
+    clip_std = np.sqrt(np.maximum(band_sq.sum(axis=1) / (n_frames * n_mels) - clip_mean**2, 0))
+    keep = ~(_outliers(clip_mean) | _outliers(clip_std))
+    total, total_sq = band_sum[keep].sum(axis=0), band_sq[keep].sum(axis=0)
+    frames = int(n_frames[keep].sum())
     mean_band = total / frames
     std_band = np.sqrt(np.maximum(total_sq / frames - mean_band**2, 1e-12))
     mean = float(total.sum() / (frames * n_mels))
     std = float(np.sqrt(max(total_sq.sum() / (frames * n_mels) - mean**2, 1e-12)))
+    excluded = [m["id"] for m, k in zip(metas, keep, strict=True) if not k]
+    if excluded:
+        logger.warning(
+            "mel statistics leave out %d clip(s) far from the others (%s): listen to them",
+            len(excluded),
+            ", ".join(excluded[:5]) + (" ..." if len(excluded) > 5 else ""),
+        )
     return {
         "mel_mean": mean,
         "mel_std": std,
         "mel_mean_per_band": mean_band.tolist(),
         "mel_std_per_band": std_band.tolist(),
-        "frames": int(frames),
+        "frames": frames,
         "seconds_by_speaker": dict(sorted(seconds.items())),
         "utterances_by_speaker": dict(sorted(counts.items())),
+        "excluded_from_stats": excluded,
     }
+
+
+_OUTLIER_SIGMAS = 6.0
+_OUTLIER_FLOOR = 0.5
+_MIN_CLIPS_FOR_OUTLIERS = 5
+
+
+def _outliers(values: np.ndarray) -> np.ndarray:
+    """Boolean mask of the values far from the median (never more than half of them)."""
+    if len(values) < _MIN_CLIPS_FOR_OUTLIERS:
+        return np.zeros(len(values), dtype=bool)
+    median = np.median(values)
+    spread = max(1.4826 * float(np.median(np.abs(values - median))), _OUTLIER_FLOOR)
+    return np.abs(values - median) > _OUTLIER_SIGMAS * spread
 
 
 def _write_report(path: Path, skipped: list[tuple[str, str, str]]) -> None:

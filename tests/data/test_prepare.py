@@ -113,3 +113,68 @@ def test_all_bad_is_a_clear_error(tmp_path):
     (root / "metadata.csv").write_text("audio_path|speaker|text\nx.wav|a|Hello.\n")
     with pytest.raises(ValueError, match="no usable utterances"):
         prepare_dataset(root, tmp_path / "cache", CFG, workers=1, progress=False)
+
+
+def test_hostile_rows_are_reported_skipped_or_repaired(multi_dir, tmp_path):
+    sr = 16000
+    # a float WAV never scaled to [-1, 1]
+    sf.write(multi_dir / "loud.wav", tone(1.0, sr, seed=5) * 1e6, sr, subtype="FLOAT")
+    # a WAV cut in half (libsndfile would read the first half without a word)
+    sf.write(multi_dir / "whole.wav", tone(1.2, sr, seed=6), sr)
+    data = (multi_dir / "whole.wav").read_bytes()
+    (multi_dir / "half.wav").write_bytes(data[: len(data) // 2])
+    # the same audio listed twice with different transcripts, and once more with the same one
+    same = multi_dir / "wavs" / "alice" / "000.wav"
+    (multi_dir / "copy.wav").write_bytes(same.read_bytes())
+    rows = [
+        "loud.wav|bob|A float file at full blast.",
+        "half.wav|bob|A file cut in half.",
+        "copy.wav|alice|A different transcript for the same audio.",
+        "bad\x00path.wav|bob|A NUL byte in the path.",
+    ]
+    lines = (multi_dir / "metadata.csv").read_text(encoding="utf-8").splitlines()
+    lines += [*rows, next(x for x in lines if x.startswith("wavs/bob/001.wav"))]  # listed twice
+    # a Latin-1 file: its accented word must survive
+    lines.append("wavs/bob/002.wav|bob|Un café, s'il vous plaît.")
+    lines.remove(next(x for x in lines if x.startswith("wavs/bob/002.wav|bob|") and "caf" not in x))
+    (multi_dir / "metadata.csv").write_bytes("\n".join(lines).encode("latin-1") + b"\n")
+
+    s = prepare_dataset(multi_dir, tmp_path / "cache", CFG, workers=1, progress=False)
+    report = _report(tmp_path / "cache")
+    reasons = {row[1].rsplit("/", 1)[-1]: row[2] for row in report}
+    assert "far outside [-1, 1]" in reasons["loud.wav"]
+    assert "truncated audio" in reasons["half.wav"]
+    assert "different transcripts" in reasons["copy.wav"] and "different" in reasons["000.wav"]
+    assert any("listed twice" in row[2] for row in report)
+    assert any("NUL byte" in row[2] for row in report)
+    assert any(row[2].startswith("kept, not UTF-8") for row in report)
+    item = json.loads((tmp_path / "cache" / "items" / "bob_002.json").read_text("utf-8"))
+    assert item["text"] == "Un café, s'il vous plaît."  # not "caf"
+    # 10 clips: alice_000 (and its copy) out, bob_001 once
+    assert s.n_items == 9 and s.n_skipped == 6
+    stats = json.loads((tmp_path / "cache" / "stats.json").read_text())
+    assert stats["excluded_from_stats"] == []
+
+
+def test_utf16_manifest_is_read_not_fatal(ljspeech_dir, tmp_path):
+    metadata = ljspeech_dir / "metadata.csv"
+    metadata.write_bytes(metadata.read_text(encoding="utf-8").encode("utf-16"))
+    s = prepare_dataset(ljspeech_dir, tmp_path / "c", CFG, workers=1, progress=False)
+    assert s.n_items == 6
+    assert any("read as utf-16" in row[2] for row in _report(tmp_path / "c"))
+
+
+def test_one_bad_clip_cannot_move_the_statistics(tmp_path):
+    from flowaudio.data.prepare import compute_stats
+
+    rng = np.random.default_rng(0)
+    metas = []
+    for i in range(12):
+        mel = (-5.0 + 2.0 * rng.standard_normal((80, 100))).astype(np.float32)
+        if i == 7:  # the mel of a float WAV at 1e6: every bin near log(1e12)
+            mel = np.full((80, 300), 27.6, dtype=np.float32)
+        np.savez(tmp_path / f"u{i}.npz", mel=mel)
+        metas.append({"id": f"u{i}", "speaker": "s", "seconds": 1.0})
+    stats = compute_stats(tmp_path, metas, CFG)
+    assert stats["excluded_from_stats"] == ["u7"]
+    assert abs(stats["mel_mean"] - -5.0) < 0.05 and abs(stats["mel_std"] - 2.0) < 0.05
