@@ -130,6 +130,17 @@ class TextConfig:
     """Insert a blank token between symbols (Glow-TTS / Matcha), which eases alignment search."""
     symbols_version: str = "1"
     """Version of the symbol table; see ``flowaudio.text.symbols``."""
+    normalizer_version: int = dataclasses.field(default_factory=lambda: _normalizer_version())
+    """Version of the text normaliser's rules the text was (or is to be) read with: the
+    installed ``flowaudio.text.normalize.NORMALIZER_VERSION`` by default. Stored artifacts
+    without it were made with version 1 (see ``flowaudio.text.frontend.stored_text_config``)."""
+
+
+def _normalizer_version() -> int:
+    # Imported on use: the normaliser compiles its rules on import, which configs do not need.
+    from flowaudio.text.normalize import NORMALIZER_VERSION
+
+    return NORMALIZER_VERSION
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,6 +5,7 @@ Shapes: B batch, L token ids, C mel bands, T frames, S = T * hop samples.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import math
@@ -20,6 +21,7 @@ from torch.utils.data import Dataset, Sampler
 
 from flowaudio.config import DataConfig, from_dict
 from flowaudio.data.prepare import CACHE_FORMAT_VERSION
+from flowaudio.text.frontend import stored_text_config
 from flowaudio.text.symbols import SymbolTable
 
 logger = logging.getLogger(__name__)
@@ -57,11 +59,19 @@ class CacheInfo:
                 )
         return cls(
             root=root,
-            config=from_dict(DataConfig, cfg["data"]),
+            config=_data_config(cfg["data"]),
             symbols=SymbolTable.from_dict(cfg["symbols"]),
             speakers=tuple(json.loads((root / "speakers.json").read_text(encoding="utf-8"))),
             stats=json.loads((root / "stats.json").read_text(encoding="utf-8")),
         )
+
+
+def _data_config(data: dict[str, Any]) -> DataConfig:
+    """The cache's DataConfig; a cache made before normaliser versions were recorded was made
+    with version 1."""
+    fields = dict(data)
+    text = stored_text_config(fields.pop("text", {}))
+    return dataclasses.replace(from_dict(DataConfig, fields), text=text)
 
 
 class TTSDataset(Dataset):

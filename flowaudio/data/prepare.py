@@ -50,6 +50,7 @@ from flowaudio.audio.mel import log_mel_spectrogram
 from flowaudio.config import AUDIO_PRESETS, DataConfig, to_dict
 from flowaudio.data.manifest import DatasetFormat, Utterance, read_manifest
 from flowaudio.text.frontend import TextFrontend
+from flowaudio.text.normalize import NORMALIZER_VERSION
 from flowaudio.text.symbols import SymbolTable
 from flowaudio.version import __version__
 
@@ -277,6 +278,12 @@ def prepare_dataset(
     """
     start = time.perf_counter()
     config = config or DataConfig()
+    if config.text.normalizer_version != NORMALIZER_VERSION:
+        raise ValueError(
+            f"text.normalizer_version is {config.text.normalizer_version}, but this flowaudio "
+            f"normalises with rules v{NORMALIZER_VERSION} only; leave the key out (or set it to "
+            f"{NORMALIZER_VERSION}), or prepare with the flowaudio that has the rules you want"
+        )
     out = Path(out)
     manifest = read_manifest(data, fmt)
     symbols = SymbolTable.load(config.text.symbols_version)

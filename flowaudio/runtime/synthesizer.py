@@ -24,11 +24,13 @@ from typing import Protocol
 import numpy as np
 
 from flowaudio.audio.io import save_wav, wav_bytes
-from flowaudio.config import AudioConfig, TextConfig, from_dict
+from flowaudio.config import AudioConfig, from_dict
 from flowaudio.runtime import contract as C
 from flowaudio.runtime import solvers
 from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
-from flowaudio.text.frontend import TextFrontend
+from flowaudio.text.frontend import LexiconLike, Segment, TextFrontend, stored_text_config
+from flowaudio.text.normalize import check_normalizer_version
+from flowaudio.text.pronounce import VOICE_LEXICON
 from flowaudio.text.symbols import SymbolTable
 
 logger = logging.getLogger(__name__)
@@ -212,9 +214,13 @@ class Voice:
         self.backend = backend
         self.path = path
         self.audio_config = from_dict(AudioConfig, meta.audio)
+        lexicon = path / VOICE_LEXICON if path is not None else None
         self.frontend = TextFrontend(
-            from_dict(TextConfig, meta.text), SymbolTable.from_dict(meta.symbols)
+            stored_text_config(meta.text),
+            SymbolTable.from_dict(meta.symbols),
+            lexicon=lexicon if lexicon is not None and lexicon.is_file() else None,
         )
+        check_normalizer_version(self.frontend.config.normalizer_version, f"voice {meta.name!r}")
         self.speakers: tuple[str, ...] = tuple(meta.speakers)
         self._null_cond = np.asarray(meta.null_speaker_cond, dtype=np.float32)
         self._pad_value = math.log(self.audio_config.log_floor)
@@ -259,12 +265,18 @@ class Voice:
         guidance_scale: float | None = None,
         speaker_embedding: Array | None = None,
         batch_size: int | None = None,
+        lexicon: LexiconLike | None = None,
     ) -> Audio:
         """Speech for ``text``; long text is split into sentences joined by short pauses.
 
+        ``text`` may be SSML (it starts with ``<speak>``) and may hold inline ``[[ IPA ]]``
+        phonemes; ``lexicon`` (a ``{word: ipa}`` dict, a file of ``word<TAB>IPA`` lines or a
+        ``Lexicon``) adds to the voice's own ``lexicon.tsv``.
+
         Raises:
-            ValueError: empty or unpronounceable text, an unknown speaker (the message lists
-                the voice's speakers), or a setting out of range.
+            ValueError: empty or unpronounceable text, malformed SSML, IPA the voice cannot
+                say, an unknown speaker (the message lists the voice's speakers), or a setting
+                out of range.
         """
         return self.synthesize_batch(
             [text],
@@ -278,6 +290,7 @@ class Voice:
             guidance_scale=guidance_scale,
             speaker_embedding=speaker_embedding,
             batch_size=batch_size,
+            lexicon=lexicon,
         )[0]
 
     def synthesize_batch(
@@ -293,6 +306,7 @@ class Voice:
         guidance_scale: float | None = None,
         speaker_embedding: Array | None = None,
         batch_size: int | None = None,
+        lexicon: LexiconLike | None = None,
     ) -> list[Audio]:
         """Speech for several texts, their sentences run through the graphs together.
 
@@ -316,24 +330,33 @@ class Voice:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         opts = self._options(steps, solver, temperature, speed, seed, schedule, guidance_scale)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
-        units = []  # (text index, sentence index, ids)
-        for ti, text in enumerate(texts):
-            for si, ids in enumerate(self._sentence_ids(text)):
-                units.append((ti, si, ids))
+        plans = [self._plan(text, lexicon) for text in texts]
+        units = []  # (text index, segment index, ids)
+        for ti, plan in enumerate(plans):
+            for si, segment in enumerate(plan):
+                if segment.ids:
+                    units.append((ti, si, segment.ids))
         audio_by_unit: dict[tuple[int, int], Array] = {}
         for group in _length_groups([len(u[2]) for u in units], batch_size):
             chunk = [units[k] for k in group]
             mels, frames = self._mels(
-                [u[2] for u in chunk], [(u[0], u[1]) for u in chunk], opts, spk_id, spk_emb
+                [u[2] for u in chunk],
+                [(u[0], u[1]) for u in chunk],
+                opts,
+                spk_id,
+                spk_emb,
+                rates=[plans[u[0]][u[1]].rate for u in chunk],
             )
             for (ti, si, _), audio in zip(chunk, self._vocode(mels, frames), strict=True):
                 audio_by_unit[(ti, si)] = audio
-        pause = np.zeros(int(self.meta.defaults.sentence_pause * self.sample_rate), np.float32)
         out = []
-        for ti in range(len(texts)):
-            parts = [audio_by_unit[k] for k in sorted(k for k in audio_by_unit if k[0] == ti)]
-            joined = [p for part in parts for p in (part, pause)][:-1]
-            out.append(Audio(np.concatenate(joined).astype(np.float32), self.sample_rate))
+        for ti, plan in enumerate(plans):
+            parts = []
+            for si, segment in enumerate(plan):
+                if (ti, si) in audio_by_unit:
+                    parts.append(audio_by_unit[(ti, si)])
+                parts.append(self._silence(segment.pause_after))
+            out.append(Audio(np.concatenate(parts).astype(np.float32), self.sample_rate))
         return out
 
     def stream(
@@ -350,6 +373,7 @@ class Voice:
         speaker_embedding: Array | None = None,
         chunk_frames: int = 48,
         context_frames: int = 16,
+        lexicon: LexiconLike | None = None,
     ) -> Iterator[Audio]:
         """Yield audio chunks as they are ready: sentence by sentence, and within a sentence
         the vocoder runs on overlapping windows of ``chunk_frames`` mel frames (each with
@@ -364,11 +388,16 @@ class Voice:
             )
         opts = self._options(steps, solver, temperature, speed, seed, schedule, guidance_scale)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
-        sentences = self._sentence_ids(text)
-        pause = np.zeros(int(self.meta.defaults.sentence_pause * self.sample_rate), np.float32)
         hop = self.audio_config.hop_length
-        for si, ids in enumerate(sentences):
-            mels, frames = self._mels([ids], [(0, si)], opts, spk_id, spk_emb)
+        for si, segment in enumerate(self._plan(text, lexicon)):
+            pause = self._silence(segment.pause_after)
+            if not segment.ids:
+                if len(pause):
+                    yield Audio(pause, self.sample_rate)
+                continue
+            mels, frames = self._mels(
+                [segment.ids], [(0, si)], opts, spk_id, spk_emb, rates=[segment.rate]
+            )
             mel = mels[:, :, : frames[0]]
             n = mel.shape[2]
             if self.meta.vocoder != "onnx":  # Griffin-Lim needs the whole sentence
@@ -380,22 +409,16 @@ class Voice:
                     audio = self.backend.vocode(np.ascontiguousarray(mel[:, :, lo:hi]))[0]
                     piece = audio[(start - lo) * hop : (end - lo) * hop]
                     yield Audio(piece.astype(np.float32), self.sample_rate)
-            if si < len(sentences) - 1 and len(pause):
+            if len(pause):
                 yield Audio(pause, self.sample_rate)
 
     # -- pipeline -----------------------------------------------------------------------------
 
-    def _sentence_ids(self, text: str) -> list[tuple[int, ...]]:
-        sentences = self.frontend.sentences(text)
-        ids = []
-        for sentence in sentences:
-            try:
-                ids.append(self.frontend.encode_normalized(sentence).ids)
-            except ValueError:
-                logger.warning("skipping unpronounceable sentence %r", sentence[:60])
-        if not ids:
-            raise ValueError(f"no pronounceable text in {text[:60]!r}")
-        return ids
+    def _plan(self, text: str, lexicon: LexiconLike | None) -> list[Segment]:
+        return self.frontend.plan(text, self.meta.defaults.sentence_pause, lexicon)
+
+    def _silence(self, seconds: float) -> Array:
+        return np.zeros(round(seconds * self.sample_rate), np.float32)
 
     def _options(
         self, steps, solver, temperature, speed, seed, schedule, guidance
@@ -462,8 +485,10 @@ class Voice:
         opts: SynthesisOptions,
         speaker: int,
         embedding: Array | None,
+        rates: Sequence[float] | None = None,
     ) -> tuple[Array, list[int]]:
-        """Token ids of B sentences -> de-normalised log-mels (B, C, T_max) and frame counts."""
+        """Token ids of B sentences -> de-normalised log-mels (B, C, T_max) and frame counts;
+        ``rates`` (B,) speed each sentence up (SSML prosody rate), 1 by default."""
         b = len(id_seqs)
         n_mels = self.audio_config.n_mels
         lengths = np.array([len(s) for s in id_seqs], dtype=np.int64)
@@ -472,7 +497,7 @@ class Voice:
             ids[i, : len(seq)] = seq
         speakers = np.full((b,), speaker, dtype=np.int64)
         emb = None if embedding is None else np.repeat(embedding[None], b, axis=0)
-        length_scale = np.full((b,), opts.length_scale, dtype=np.float32)
+        length_scale = (opts.length_scale / np.asarray(rates or [1.0] * b)).astype(np.float32)
         mu, logw, spk = self.backend.encode(ids, lengths, length_scale, speakers, emb)
 
         token_mask = np.arange(ids.shape[1])[None, :] < lengths[:, None]

@@ -2,6 +2,7 @@
 
 import io
 import json
+import logging
 import shutil
 
 import numpy as np
@@ -246,3 +247,82 @@ def test_runtime_import_leaves_file_and_number_libraries_unloaded(run_without_to
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "loaded []" in proc.stdout
+
+
+def _zero_runs(samples: np.ndarray) -> list[int]:
+    """Lengths of the runs of exact zeros (inserted silence; the vocoder never gives 0.0)."""
+    padded = np.concatenate([[1.0], samples, [1.0]]) == 0
+    edges = np.flatnonzero(np.diff(padded.astype(np.int8)))
+    return [int(b - a) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
+@pytest.mark.parametrize("ms", [250, 700, 1500])
+def test_ssml_break_is_a_silence_of_its_length(voice, ms):
+    audio = voice.synthesize(f'<speak>Hello.<break time="{ms}ms"/>World.</speak>', seed=0)
+    runs = _zero_runs(audio.samples)
+    assert len(runs) == 1
+    assert abs(runs[0] / voice.sample_rate - ms / 1000) < 0.02
+
+
+def test_sentence_pause_and_leading_break_are_silences(voice):
+    audio = voice.synthesize("Hello there. How are you?", seed=0)
+    (run,) = _zero_runs(audio.samples)
+    assert abs(run / voice.sample_rate - voice.meta.defaults.sentence_pause) < 0.02
+    audio = voice.synthesize('<speak><break time="400ms"/>Hi.</speak>', seed=0)
+    assert not audio.samples[: int(0.4 * voice.sample_rate)].any()
+    streamed = np.concatenate(
+        [c.samples for c in voice.stream('<speak><break time="400ms"/>Hi.</speak>', seed=0)]
+    )
+    assert np.abs(streamed - audio.samples).max() < 0.05
+
+
+def test_ssml_rate_phonemes_and_errors(voice):
+    slow = voice.synthesize('<speak><prosody rate="x-slow">Hello there.</prosody></speak>', seed=0)
+    plain = voice.synthesize("Hello there.", seed=0)
+    assert len(slow.samples) > len(plain.samples)
+    assert len(voice.synthesize("Say [[ ˈfloʊ ˈɔːdioʊ ]] now.", seed=0).samples) > 0
+    with pytest.raises(ValueError, match="malformed SSML"):
+        voice.synthesize("<speak>Hello", seed=0)
+    with pytest.raises(ValueError, match="cannot say"):
+        voice.synthesize("Say [[ ☃ ]].", seed=0)
+
+
+def test_voice_lexicon_file_and_call_lexicon(tiny_voice, tmp_path):
+    copy = tmp_path / "voice"
+    shutil.copytree(tiny_voice, copy)
+    (copy / "lexicon.tsv").write_text("zork\tzɔːɹk\n", encoding="utf-8")
+    voice = Voice.load(copy, threads=1)
+    (segment,) = voice.frontend.plan("A zork.", 0.3)
+    assert "/zɔːɹk/" in segment.text
+    (segment,) = voice.frontend.plan("A zork.", 0.3, lexicon={"zork": "zɔːk"})
+    assert "/zɔːk/" in segment.text
+    assert len(voice.synthesize("A zork.", seed=0, lexicon={"a": "eɪ"}).samples) > 0
+
+
+def test_voice_without_a_normalizer_version_is_version_1_and_warned(
+    tiny_voice, caplog: pytest.LogCaptureFixture
+):
+    from flowaudio.text import normalize
+
+    data = json.loads((tiny_voice / "voice.json").read_text())
+    assert data["text"]["normalizer_version"] == normalize.NORMALIZER_VERSION  # export records it
+    del data["text"]["normalizer_version"]  # as in voices made before versions were recorded
+    meta = VoiceMeta.from_json(json.dumps(data))
+    normalize._warned_versions.discard(1)
+    with caplog.at_level(logging.WARNING, logger="flowaudio.text.normalize"):
+        voice = Voice(meta, backend=None)  # type: ignore[arg-type]
+        Voice(meta, backend=None)  # type: ignore[arg-type]
+    assert voice.frontend.config.normalizer_version == 1
+    warnings = [r.getMessage() for r in caplog.records if "normaliser rules v1" in r.getMessage()]
+    assert len(warnings) == 1, warnings
+
+
+def test_say_reads_ssml(tiny_voice, tmp_path):
+    from flowaudio.cli import main
+
+    out = tmp_path / "ssml.wav"
+    ssml = '<speak>Hi.<break time="300ms"/><say-as interpret-as="characters">ok</say-as></speak>'
+    assert main(["say", ssml, "-o", str(out), "--voice", str(tiny_voice), "--seed", "1"]) == 0
+    samples, _ = sf.read(out, dtype="float32")
+    assert len(samples) > 0.3 * 16000
+    assert main(["say", "<speak>Hi", "-o", str(out), "--voice", str(tiny_voice)]) != 0

@@ -221,3 +221,15 @@ def test_create_app_refuses_bad_settings(voice, tmp_path):
         create_app({"a/b": voice})
     with pytest.raises(ValueError, match="not a flowaudio voice"):
         create_app([tmp_path])
+
+
+def test_ssml_input_and_malformed_ssml_is_a_400(server, voice):
+    ssml = '<speak>Hello.<break time="600ms"/>There.</speak>'
+    response = server.speech(input=ssml, voice="slt", seed=3)
+    assert response.status_code == 200, response.text
+    samples, _ = sf.read(io.BytesIO(response.content), dtype="float32")
+    assert len(samples) == len(voice.synthesize(ssml, speaker="slt", seed=3).samples)
+    error = assert_error(server.speech(input="<speak>Hello <break", voice="slt"), 400)
+    assert "malformed SSML" in error["message"]
+    error = assert_error(server.speech(input="Say [[ ☃ ]].", voice="slt"), 400)
+    assert "cannot say" in error["message"]
