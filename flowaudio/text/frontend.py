@@ -28,6 +28,7 @@ from flowaudio.text.symbols import SymbolTable, intersperse
 logger = logging.getLogger(__name__)
 
 _CLOSING_MARKS = frozenset(".,;:!?)")
+_PUNCTUATION_ONLY = " .,;:!?"
 
 #: A paragraph's pause (``<p>`` in SSML), as a multiple of the sentence pause.
 PARAGRAPH_PAUSE_FACTOR = 2.0
@@ -252,7 +253,13 @@ class _Planner:
         sentences = split_sentences(text, self.max_chars) if split else [text]
         finished = text.rstrip()[-1:] in ".!?"
         for k, sentence in enumerate(sentences):
-            self.parts.append((sentence, False))
+            if not sentence.strip(_PUNCTUATION_ONLY) and not self.parts:
+                # Punctuation after a rate change or a break belongs to the words before it
+                # (and is not said at all before any words).
+                if self.done and self.done[-1].parts:
+                    self.done[-1].parts.append((sentence, False))
+            else:
+                self.parts.append((sentence, False))
             if k < len(sentences) - 1 or finished:
                 self.pause(self.sentence_pause, explicit=False)
 
