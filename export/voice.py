@@ -42,6 +42,7 @@ from flowaudio.models.tts import FlowTTS
 from flowaudio.models.vocoder import Vocoder, VocoderConfig
 from flowaudio.runtime import contract as C
 from flowaudio.runtime.contract import SynthesisDefaults, VoiceMeta
+from flowaudio.runtime.graphcheck import file_sha256
 from flowaudio.train.checkpoint import latest_valid_checkpoint, load_checkpoint
 from flowaudio.version import __version__
 
@@ -523,7 +524,11 @@ def export_voice(
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         _write_graphs(tmp, meta, acoustic.model, vocoder_model, fused_steps, weights)
-        # Byte for byte the text every graph carries in its metadata.
+        # The text every graph carries in its metadata, plus each graph's SHA-256 (which
+        # cannot be inside the file it hashes), checked when the voice loads.
+        meta = dataclasses.replace(
+            meta, graph_sha256={f.name: file_sha256(f) for f in sorted(tmp.glob("*.onnx"))}
+        )
         (tmp / C.VOICE_JSON).write_text(meta.to_json(), encoding="utf-8")
         if verify:
             try:

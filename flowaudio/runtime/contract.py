@@ -223,6 +223,9 @@ class VoiceMeta:
     defaults: SynthesisDefaults = field(default_factory=SynthesisDefaults)
     fused_steps: int | None = None
     provenance: dict[str, Any] = field(default_factory=dict)
+    graph_sha256: dict[str, str] = field(default_factory=dict)
+    """SHA-256 of each graph file by name (``encoder.onnx``: hex digest), written by the export
+    and checked at load; a voice without it (made before) loads unchecked."""
 
     def to_json(self) -> str:
         from dataclasses import asdict
@@ -236,11 +239,15 @@ class VoiceMeta:
     def from_json(cls, text: str, where: str = VOICE_JSON) -> VoiceMeta:
         try:
             data = json.loads(text)
-        except ValueError as exc:
-            raise VoiceFormatError(f"{where}: not valid JSON ({exc})") from exc
+        except (ValueError, RecursionError) as exc:  # RecursionError: absurdly deep nesting
+            raise VoiceFormatError(
+                f"{where}: not valid JSON ({str(exc)[:200]}); re-export the voice with "
+                "`flowaudio export`"
+            ) from None
         if not isinstance(data, dict):
             raise VoiceFormatError(f"{where}: expected a JSON object")
         check_schema_version(data.get("schema_version"), where)
+        check_voice_fields(data, where)
         try:
             defaults = SynthesisDefaults(**data.pop("defaults", {}))
             meta = cls(
@@ -270,7 +277,18 @@ class VoiceMeta:
                 f"{voice_dir} is not a flowaudio voice (no {VOICE_JSON}); export one with "
                 "`flowaudio export RUN_DIR --vocoder VOCODER_RUN_DIR --out VOICE_DIR`"
             )
-        return cls.from_json(path.read_text(encoding="utf-8"), str(path))
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except OSError as exc:
+            raise VoiceFormatError(
+                f"{path} cannot be read ({exc.strerror or exc}); check its permissions"
+            ) from None
+        except UnicodeDecodeError as exc:
+            raise VoiceFormatError(
+                f"{path} is not UTF-8 text (byte {exc.start}); re-export the voice with "
+                "`flowaudio export`, or save the file as UTF-8"
+            ) from None
+        return cls.from_json(text, str(path))
 
 
 def check_schema_version(version: object, where: str) -> None:
@@ -288,3 +306,97 @@ def check_schema_version(version: object, where: str) -> None:
         f"(schema {', '.join(map(str, SUPPORTED_SCHEMA_VERSIONS))}): re-export the voice with "
         "this version's `flowaudio export`"
     )
+
+
+def _bad(where: str, key: str, wanted: str, value: Any) -> VoiceFormatError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 80 else shown[:77] + "..."
+    return VoiceFormatError(
+        f"{where}: {key!r} must be {wanted}, got {shown}; re-export the voice with "
+        "`flowaudio export` (or correct the field)"
+    )
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_real(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def check_voice_fields(data: Mapping[str, Any], where: str = VOICE_JSON) -> None:
+    """Refuse a voice.json whose values would load and then speak silence or wrong audio.
+
+    Types first (a string ``speakers`` is not a list of speakers), then numbers: every value the
+    runtime multiplies with must be finite, ``mel_std`` positive, the null speaker vector of
+    ``speaker_cond_dim`` finite values, speakers unique names, and a published symbol table
+    exactly the published one (a reordered table maps every phoneme to another).
+    """
+    from flowaudio.text.symbols import SYMBOL_TABLES  # pure Python, imported on use
+
+    for key in ("audio", "text", "symbols"):
+        if key in data and not isinstance(data[key], dict):
+            raise _bad(where, key, "a JSON object", data[key])
+    for key in ("provenance", "graph_sha256"):
+        if key in data and not isinstance(data[key], dict):
+            raise _bad(where, key, "a JSON object", data[key])
+    if "name" in data and not isinstance(data["name"], str):
+        raise _bad(where, "name", "a string", data["name"])
+    speakers = data.get("speakers")
+    if not (
+        isinstance(speakers, list)
+        and all(isinstance(s, str) and s for s in speakers)
+        and len(set(speakers)) == len(speakers)
+    ):
+        raise _bad(where, "speakers", "a list of distinct non-empty names", speakers)
+    if data.get("speaker_mode") == "id" and not speakers:
+        raise _bad(where, "speakers", "at least one name for speaker_mode 'id'", speakers)
+    for key in ("speaker_embedding_dim", "speaker_cond_dim"):
+        if not (_is_int(data.get(key)) and 0 <= data[key] <= 65536):
+            raise _bad(where, key, "an integer in [0, 65536]", data.get(key))
+    null = data.get("null_speaker_cond")
+    if not (
+        isinstance(null, list)
+        and len(null) == data["speaker_cond_dim"]
+        and all(_is_real(x) and math.isfinite(x) for x in null)
+    ):
+        raise _bad(
+            where,
+            "null_speaker_cond",
+            f"a list of {data['speaker_cond_dim']} finite numbers (speaker_cond_dim)",
+            null,
+        )
+    mean, std = data.get("mel_mean"), data.get("mel_std")
+    if not (_is_real(mean) and math.isfinite(mean)):
+        raise _bad(where, "mel_mean", "a finite number", mean)
+    if not (_is_real(std) and math.isfinite(std) and std > 0):
+        raise _bad(where, "mel_std", "a finite number > 0", std)
+    steps = data.get("fused_steps")
+    if steps is not None and not (_is_int(steps) and 1 <= steps <= MAX_STEPS):
+        raise _bad(where, "fused_steps", f"null or an integer in [1, {MAX_STEPS}]", steps)
+    hashes = data.get("graph_sha256", {})
+    for name, digest in hashes.items():
+        valid = isinstance(digest, str) and len(digest) == 64
+        if name not in GRAPH_FILES or not valid or any(c not in "0123456789abcdef" for c in digest):
+            raise _bad(
+                where, "graph_sha256", f"{{graph file: hex SHA-256}} for {GRAPH_FILES}", hashes
+            )
+    symbols = data.get("symbols", {})
+    table, version = symbols.get("symbols"), symbols.get("version")
+    if not (isinstance(table, list) and all(isinstance(x, str) for x in table)):
+        raise _bad(where, "symbols.symbols", "a list of strings", table)
+    if not isinstance(version, str):
+        raise _bad(where, "symbols.version", "a string", version)
+    published = SYMBOL_TABLES.get(version)
+    if published is not None and tuple(table) != tuple(published):
+        raise VoiceFormatError(
+            f"{where}: 'symbols' claims the published table {version!r} but differs from it "
+            "(reordered, edited or duplicated symbols would give every phoneme another id); "
+            "re-export the voice with `flowaudio export`"
+        )
+    if len(set(table)) != len(table):
+        raise _bad(where, "symbols.symbols", "distinct symbols", table)
+
+
+GRAPH_FILES = (ENCODER_ONNX, VELOCITY_ONNX, VOCODER_ONNX, FUSED_ONNX)

@@ -12,9 +12,13 @@ Shapes: B batch, L tokens, T frames, C mel bands, S speaker vector size.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import logging
 import math
 import os
+import re
+import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -31,7 +35,7 @@ from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
 from flowaudio.text.frontend import LexiconLike, Segment, TextFrontend, stored_text_config
 from flowaudio.text.normalize import check_normalizer_version
 from flowaudio.text.pronounce import VOICE_LEXICON
-from flowaudio.text.symbols import SymbolTable
+from flowaudio.text.symbols import SPECIALS, SymbolTable
 
 logger = logging.getLogger(__name__)
 
@@ -110,7 +114,8 @@ class OnnxBackend:
         threads: int | None = None,
         providers: Sequence[str] | str | None = None,
     ):
-        from flowaudio.runtime.session import make_session, pick_providers
+        from flowaudio.runtime.graphcheck import check_graph_files, open_graph
+        from flowaudio.runtime.session import pick_providers
 
         voice_dir = Path(voice_dir)
         self.providers = pick_providers(providers)
@@ -120,13 +125,11 @@ class OnnxBackend:
         for name in files:
             if not (voice_dir / name).is_file():
                 raise VoiceFormatError(f"{voice_dir} is missing {name}; re-export the voice")
-        self.encoder = make_session(voice_dir / C.ENCODER_ONNX, self.providers, threads)
-        self.velocity_session = make_session(voice_dir / C.VELOCITY_ONNX, self.providers, threads)
-        self.vocoder = (
-            make_session(voice_dir / C.VOCODER_ONNX, self.providers, threads)
-            if meta.vocoder == "onnx"
-            else None
-        )
+        # Each graph is checked before it is used (graphcheck: hash, names, metadata).
+        check_graph_files(voice_dir, files, meta)
+        sessions = [open_graph(voice_dir, name, meta, self.providers, threads) for name in files]
+        self.encoder, self.velocity_session = sessions[:2]
+        self.vocoder = sessions[2] if meta.vocoder == "onnx" else None
         self.speaker_mode = meta.speaker_mode
         #: Whether the graphs run on a GPU (CUDA can fall back to CPU: ask the session).
         self.on_gpu = self.velocity_session.get_providers()[0] == "CUDAExecutionProvider"
@@ -163,6 +166,38 @@ class OnnxBackend:
         if self.vocoder is None:
             raise RuntimeError("this voice has no ONNX vocoder (it uses griffin-lim)")
         return self.vocoder.run([C.VOC_AUDIO], {C.VOC_MEL: mel})[0]
+
+
+#: Longest run of digits read aloud. Python refuses to convert more than 4,300 digits to a number
+#: and names sys.set_int_max_str_digits in its message; a number this long is a mistake (or an
+#: attack on the server's time: 5,000 digits read aloud last half an hour).
+MAX_NUMBER_DIGITS = 1000
+_DIGIT_RUN = re.compile(r"\d(?:[\d,._ ]*\d)?")
+
+
+def _check_numbers(text: str) -> None:
+    """ValueError for a number too long to read (the message speaks of the input)."""
+    if not isinstance(text, str):
+        return  # the frontend names the wrong type
+    for match in _DIGIT_RUN.finditer(text):
+        digits = sum(c.isdigit() for c in match.group())
+        if digits > MAX_NUMBER_DIGITS:
+            raise ValueError(
+                f"the text holds a number of {digits} digits (from character {match.start()}); "
+                f"numbers longer than {MAX_NUMBER_DIGITS} digits are not read aloud: shorten it "
+                "or write it out in words"
+            )
+
+
+@functools.lru_cache(maxsize=8)
+def _speakable_ids(symbols: tuple[str, ...]) -> frozenset[int]:
+    """Ids of the symbols that make a sound: any letter (IPA included), not punctuation,
+    spaces or the special tokens."""
+    return frozenset(
+        i
+        for i, sym in enumerate(symbols)
+        if sym not in SPECIALS and any(unicodedata.category(c).startswith("L") for c in sym)
+    )
 
 
 def _length_groups(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
@@ -244,7 +279,19 @@ class Voice:
             path = found
         path = Path(path)
         meta = VoiceMeta.load(path)
-        return cls(meta, OnnxBackend(path, meta, threads=threads, providers=providers), path)
+        backend = OnnxBackend(path, meta, threads=threads, providers=providers)
+        try:
+            voice = cls(meta, backend, path)
+            # The phonemizer now: an unknown backend must not wait for the first call, where
+            # it would read as "no pronounceable text" (espeak's own errors pass unchanged).
+            voice.frontend.phonemizer  # noqa: B018
+        except VoiceFormatError:
+            raise
+        except ValueError as exc:  # a config field of voice.json (audio, text, symbols)
+            raise VoiceFormatError(
+                f"{path / C.VOICE_JSON}: {exc}; re-export the voice with `flowaudio export`"
+            ) from exc
+        return voice
 
     @property
     def sample_rate(self) -> int:
@@ -326,8 +373,8 @@ class Voice:
         if batch_size is None:
             on_gpu = getattr(self.backend, "on_gpu", False)
             batch_size = DEFAULT_BATCH if on_gpu else DEFAULT_BATCH_CPU
-        if batch_size < 1:
-            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an integer >= 1 (or None), got {batch_size!r}")
         opts = self._options(steps, solver, temperature, speed, seed, schedule, guidance_scale)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
         plans = [self._plan(text, lexicon) for text in texts]
@@ -415,7 +462,18 @@ class Voice:
     # -- pipeline -----------------------------------------------------------------------------
 
     def _plan(self, text: str, lexicon: LexiconLike | None) -> list[Segment]:
-        return self.frontend.plan(text, self.meta.defaults.sentence_pause, lexicon)
+        _check_numbers(text)
+        plan = self.frontend.plan(text, self.meta.defaults.sentence_pause, lexicon)
+        # A segment of punctuation alone ("...", "()", "«") has nothing to say: the model would
+        # still make noise for its ids, so it keeps only its pause.
+        speakable = _speakable_ids(self.frontend.symbols.symbols)
+        plan = [
+            seg if any(i in speakable for i in seg.ids) else dataclasses.replace(seg, ids=())
+            for seg in plan
+        ]
+        if not any(segment.ids for segment in plan):
+            raise ValueError(f"no pronounceable text in {text[:60]!r}")
+        return plan
 
     def _silence(self, seconds: float) -> Array:
         return np.zeros(round(seconds * self.sample_rate), np.float32)
