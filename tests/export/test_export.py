@@ -275,9 +275,8 @@ def test_cli_export_fused_fp16(tiny_acoustic_run, tiny_vocoder_run, tiny_voice, 
     voice_text = (out / C.VOICE_JSON).read_text(encoding="utf-8")
     for name in (C.ENCODER_ONNX, C.VELOCITY_ONNX, C.VOCODER_ONNX, C.FUSED_ONNX):
         proto = onnx.load(str(out / name))
-        assert {p.key: p.value for p in proto.metadata_props}[C.METADATA_VOICE_KEY] == _without_hashes(
-            voice_text
-        )
+        props = {p.key: p.value for p in proto.metadata_props}
+        assert props[C.METADATA_VOICE_KEY] == _without_hashes(voice_text)
         types = {i.data_type for i in proto.graph.initializer}
         assert onnx.TensorProto.FLOAT16 in types, name
         for io in [*proto.graph.input, *proto.graph.output]:
@@ -324,9 +323,8 @@ def test_int8_export_is_verified_smaller_and_close_to_float32(
         proto = onnx.load(str(out / name))
         ops = {node.op_type for node in proto.graph.node}
         assert ("MatMulInteger" in ops) == quantized, name
-        assert {p.key: p.value for p in proto.metadata_props}[C.METADATA_VOICE_KEY] == _without_hashes(
-            voice_text
-        )
+        props = {p.key: p.value for p in proto.metadata_props}
+        assert props[C.METADATA_VOICE_KEY] == _without_hashes(voice_text)
     float_size = (tiny_voice / C.VELOCITY_ONNX).stat().st_size
     assert (out / C.VELOCITY_ONNX).stat().st_size < 0.7 * float_size
 
