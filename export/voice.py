@@ -112,7 +112,8 @@ def _resolve_checkpoint(run: str | Path, what: str) -> Path:
 def _load(path: Path, task: str, module_key: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(checkpoint dict, the weights to export) after checking the checkpoint's shape."""
     state = load_checkpoint(path)  # ValueError for unreadable or foreign files
-    if state.get("task") != task:
+    # A distilled student is an acoustic model too (``flowaudio distill``).
+    if state.get("task") != task and not (task == "acoustic" and state.get("task") == "distill"):
         raise ValueError(
             f"{path} is a checkpoint of task {state.get('task')!r}, expected {task!r}; pass the "
             f"{task} run"
@@ -177,12 +178,16 @@ def load_acoustic(run: str | Path) -> AcousticRun:
 
 def load_vocoder(run: str | Path) -> VocoderRun:
     """Load the latest checkpoint of a vocoder run (or the checkpoint file ``run``); the EMA
-    generator when the checkpoint has one.
+    generator when the checkpoint has one. A voice directory (or ``"default"``) works too: its
+    vocoder is rebuilt from vocoder.onnx (:mod:`export.from_voice`), so a student or a fine-tuned
+    model exports with the vocoder of the voice it came from.
 
     Raises:
         FileNotFoundError: no run or no checkpoint there.
         ValueError: the checkpoint is unreadable, of another task, or inconsistent.
     """
+    if str(run) == "default" or (Path(run) / C.VOICE_JSON).is_file():
+        return _vocoder_of_voice(run)
     path = _resolve_checkpoint(run, "vocoder")
     state, weights = _load(path, "vocoder", "generator")
     try:
@@ -198,6 +203,24 @@ def load_vocoder(run: str | Path) -> VocoderRun:
         config=dict(state["config"]),
         step=int(state["step"]),
         checkpoint=path,
+    )
+
+
+def _vocoder_of_voice(voice: str | Path) -> VocoderRun:
+    from export.from_voice import load_voice_models
+
+    models = load_voice_models(voice)
+    if models.vocoder is None:
+        raise ValueError(
+            f"{voice} has no neural vocoder (it uses griffin-lim); pass --vocoder griffin-lim"
+        )
+    info = models.meta.provenance.get("vocoder") or {}
+    return VocoderRun(
+        model=models.vocoder,
+        metadata={"audio": dict(models.meta.audio), "corpus": info.get("corpus")},
+        config={"model": info.get("config")},
+        step=int(info.get("steps_trained") or 0),
+        checkpoint=models.voice_dir / C.VOCODER_ONNX,
     )
 
 
@@ -219,6 +242,19 @@ def _check_audio(acoustic: AcousticRun, vocoder: VocoderRun) -> None:
 # voice.json
 
 
+def _corpus_name(path: Any) -> str | None:
+    """The training cache's folder name: a voice records nothing of the machine that made it."""
+    return Path(str(path)).name if path else None
+
+
+def default_settings(acoustic: AcousticRun) -> SynthesisDefaults:
+    """The synthesis defaults a voice starts from: one step for a distilled student (guidance
+    folded in), the contract's defaults otherwise."""
+    if acoustic.metadata.get("distillation") is not None:
+        return SynthesisDefaults(steps=1)
+    return SynthesisDefaults()
+
+
 def build_voice_meta(
     acoustic: AcousticRun,
     vocoder: VocoderRun | None,
@@ -235,13 +271,20 @@ def build_voice_meta(
     with torch.no_grad():
         null = model.null_condition(1)[0].float().tolist()
     exported_at = datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds")
+    distillation = meta.get("distillation")
+    defaults = defaults or default_settings(acoustic)
+    if distillation is not None and defaults.guidance_scale != 1.0:
+        raise ValueError(
+            "a distilled student folds the teacher's guidance in; export it with "
+            f"guidance_scale 1, not {defaults.guidance_scale}"
+        )
     provenance: dict[str, Any] = {
         "acoustic": {
             "checkpoint": str(acoustic.checkpoint),
             "steps_trained": acoustic.step,
             "config": acoustic.config.get("model"),
             "train": acoustic.config.get("train"),
-            "corpus": meta.get("corpus"),
+            "corpus": _corpus_name(meta.get("corpus")),
             "n_parameters": model.count_parameters(),
         },
         "vocoder": GRIFFIN_LIM
@@ -250,7 +293,7 @@ def build_voice_meta(
             "checkpoint": str(vocoder.checkpoint),
             "steps_trained": vocoder.step,
             "config": vocoder.config.get("model"),
-            "corpus": vocoder.metadata.get("corpus"),
+            "corpus": _corpus_name(vocoder.metadata.get("corpus")),
             "n_parameters": vocoder.model.num_parameters(),
         },
         "weights": weights.value,
@@ -276,6 +319,7 @@ def build_voice_meta(
         defaults=defaults or SynthesisDefaults(),
         fused_steps=fused_steps,
         provenance=provenance,
+        distillation=distillation,
     )
 
 
@@ -351,17 +395,23 @@ def _write_graphs(
     frames = 45  # odd, not a multiple of the U-Net's stride: the padding path is traced
     mask = (torch.arange(frames)[None, :] < torch.tensor([frames, 30])[:, None]).float()
     gen = torch.Generator().manual_seed(0)
+    velocity = VelocityGraph(model)
+    example = [
+        torch.randn(2, model.n_mels, frames, generator=gen),
+        torch.tensor([0.25, 0.5]),
+        torch.randn(2, model.n_mels, frames, generator=gen),
+        mask[:, None, :],
+        torch.randn(2, model.speaker.dim, generator=gen),
+    ]
+    names = [C.VEL_X, C.VEL_T, C.VEL_MU_FRAMES, C.VEL_MEL_MASK, C.VEL_SPEAKER_COND]
+    if velocity.has_dt:  # an interval student's step size
+        example.append(torch.tensor([0.75, 0.5]))
+        names.append(C.VEL_DT)
     export_graph(
-        VelocityGraph(model),
-        (
-            torch.randn(2, model.n_mels, frames, generator=gen),
-            torch.tensor([0.25, 0.5]),
-            torch.randn(2, model.n_mels, frames, generator=gen),
-            mask[:, None, :],
-            torch.randn(2, model.speaker.dim, generator=gen),
-        ),
+        velocity,
+        tuple(example),
         folder / C.VELOCITY_ONNX,
-        [C.VEL_X, C.VEL_T, C.VEL_MU_FRAMES, C.VEL_MEL_MASK, C.VEL_SPEAKER_COND],
+        names,
         [C.VEL_V],
         {
             C.VEL_X: {0: "batch", 2: "frames"},
@@ -369,6 +419,7 @@ def _write_graphs(
             C.VEL_MU_FRAMES: {0: "batch", 2: "frames"},
             C.VEL_MEL_MASK: {0: "batch", 2: "frames"},
             C.VEL_SPEAKER_COND: {0: "batch"},
+            **({C.VEL_DT: {0: "batch"}} if velocity.has_dt else {}),
             C.VEL_V: {0: "batch", 2: "frames"},
         },
         metadata("velocity"),
@@ -504,9 +555,9 @@ def export_voice(
                 "a fused graph needs a neural vocoder (Griffin-Lim runs in numpy); drop "
                 "--fused or pass --vocoder VOCODER_RUN"
             )
-    synthesis_defaults = SynthesisDefaults().with_settings(defaults or {})
     _check_target(out)
     acoustic = load_acoustic(acoustic_run)
+    synthesis_defaults = default_settings(acoustic).with_settings(defaults or {})
     voc = None if griffin_lim else load_vocoder(vocoder)
     if voc is not None:
         _check_audio(acoustic, voc)

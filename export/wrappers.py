@@ -12,7 +12,7 @@ Graphs (B batch, L tokens, T frames, C = n_mels, S = speaker vector size)::
                    speakers (B,) int64 | speaker_embedding (B, E)
                    -> mu (B, C, L), log_durations (B, 1, L), speaker_cond (B, S)
     VelocityGraph  x (B, C, T), t (B,), mu_frames (B, C, T), mel_mask (B, 1, T),
-                   speaker_cond (B, S) -> v (B, C, T)
+                   speaker_cond (B, S) [, dt (B,) for an interval student] -> v (B, C, T)
     VocoderGraph   mel (B, C, T) -> audio (B, T * hop)          (export/vocoder.py)
     FusedGraph     encoder inputs + noise (B, C, T_max) -> audio (B, T * hop),
                    audio_lengths (B,) int64; Euler over a uniform grid, unrolled
@@ -27,7 +27,7 @@ from torch import Tensor, nn
 
 from flowaudio.models.tts import FlowTTS
 from flowaudio.models.vocoder import Vocoder
-from flowaudio.runtime.contract import MAX_FRAMES_PER_TOKEN
+from flowaudio.runtime.contract import frames_per_token
 
 __all__ = ["EncoderGraph", "FusedGraph", "VelocityGraph", "speaker_mode"]
 
@@ -74,21 +74,32 @@ class VelocityGraph(nn.Module):
         super().__init__()
         self.model = model
 
+    @property
+    def has_dt(self) -> bool:
+        """True for an interval student: the graph takes a sixth input, the step size dt."""
+        return bool(self.model.config.decoder.dt_input)
+
     def forward(
-        self, x: Tensor, t: Tensor, mu_frames: Tensor, mel_mask: Tensor, speaker_cond: Tensor
+        self,
+        x: Tensor,
+        t: Tensor,
+        mu_frames: Tensor,
+        mel_mask: Tensor,
+        speaker_cond: Tensor,
+        dt: Tensor | None = None,
     ) -> Tensor:
-        """(B, C, T) state, (B,) time -> (B, C, T) velocity, zero on padded frames."""
-        return self.model.velocity(x, t, mu_frames, mel_mask, speaker_cond, 1.0)
+        """(B, C, T) state, (B,) time [, (B,) step] -> (B, C, T) velocity, 0 on padding."""
+        return self.model.velocity(x, t, mu_frames, mel_mask, speaker_cond, 1.0, dt)
 
 
 class FusedGraph(nn.Module):
     """Text -> audio in one graph: encoder, durations, expansion, ``steps`` Euler steps, vocoder.
 
-    Durations are d = max(1, ceil(exp(log_durations))) on real tokens, at most
-    :data:`MAX_FRAMES_PER_TOKEN`, as on the host. The frame count T = max_b sum(d_b) is
-    data-dependent (a ``NonZero`` in the graph); it is capped at the length T_max of the
-    ``noise`` input, which must hold the initial state x0 = temperature * N(0, I) for at least T
-    frames (the host draws it; frames past T are ignored). The time grid is uniform,
+    Durations follow :func:`~flowaudio.runtime.contract.frames_per_token`, as on the host. The
+    frame count T = max_b sum(d_b) is data-dependent (a ``NonZero`` in the graph); it is capped
+    at the length T_max of the ``noise`` input, which must hold the initial state
+    x0 = temperature * N(0, I) for at least T frames (the host draws it; frames past T are
+    ignored). The time grid is uniform,
     t_k = k / steps, and the loop is unrolled. Padded frames are set to log(log_floor) before
     the vocoder; ``audio_lengths`` = min(sum(d), T_max) * hop per item.
     """
@@ -121,8 +132,7 @@ class FusedGraph(nn.Module):
         mu, log_d, spk = self.encoder(ids, id_lengths, length_scale, speaker)
         tokens = torch.arange(ids.shape[1], device=ids.device)
         id_mask = (tokens[None, :] < id_lengths[:, None]).to(mu.dtype)  # (B, L)
-        log_d = torch.clamp(log_d[:, 0], max=math.log(MAX_FRAMES_PER_TOKEN))
-        d = (torch.ceil(torch.exp(log_d)).clamp(min=1.0) * id_mask).to(torch.long)
+        d = frames_per_token(log_d[:, 0], id_mask, torch)
         end = d.cumsum(1)  # (B, L) exclusive end frame of every token
         start = end - d
         lengths = torch.clamp(end[:, -1], max=noise.shape[2])  # (B,)
@@ -136,9 +146,12 @@ class FusedGraph(nn.Module):
         mel_mask = (frame_ids[None, :] < lengths[:, None]).to(mu.dtype)[:, None, :]  # (B, 1, T)
         x = torch.index_select(noise, 2, frame_ids) * mel_mask
         dt = 1.0 / self.steps
+        step = None
+        if self.model.config.decoder.dt_input:  # interval student: its mean velocity per step
+            step = torch.full((ids.shape[0],), dt, dtype=mu.dtype, device=ids.device)
         for k in range(self.steps):
             t = torch.full((ids.shape[0],), k * dt, dtype=mu.dtype, device=ids.device)
-            x = x + dt * self.model.velocity(x, t, mu_frames, mel_mask, spk, 1.0)
+            x = x + dt * self.model.velocity(x, t, mu_frames, mel_mask, spk, 1.0, step)
         mel = torch.where(mel_mask > 0, self.model.denormalize(x), self.pad_value)
         audio = self.vocoder(mel)
         return audio, lengths * self.hop

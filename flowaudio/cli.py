@@ -279,13 +279,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         workers=args.workers,
         threads=args.threads,
         batch_window_ms=args.batch_window_ms,
+        max_audio_seconds=args.max_audio_seconds,
+        request_timeout_s=args.request_timeout,
+        body_timeout_s=args.client_timeout,
     )
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         logger.warning(
             "listening on %s: other machines can reach this server, and it has no authentication",
             args.host,
         )
-    uvicorn.run(app, host=args.host, port=args.port, log_level="info", timeout_graceful_shutdown=5)
+    from flowaudio.server.protocol import timed_h11
+
+    uvicorn.run(
+        app,
+        host=args.host,
+        port=args.port,
+        log_level="info",
+        timeout_graceful_shutdown=5,
+        http=timed_h11(args.client_timeout),  # a deadline for each request head
+        timeout_keep_alive=5,
+    )
     return 0
 
 
@@ -616,6 +629,24 @@ def build_parser() -> argparse.ArgumentParser:
         type=float,
         default=0.0,
         help="batch unseeded requests arriving within this window (0: off)",
+    )
+    p.add_argument(
+        "--max-audio-seconds",
+        type=float,
+        default=600.0,
+        help="longest answer, estimated before synthesis (longer: 400); default 10 minutes",
+    )
+    p.add_argument(
+        "--request-timeout",
+        type=float,
+        default=300.0,
+        help="seconds a request may run before it is stopped (504)",
+    )
+    p.add_argument(
+        "--client-timeout",
+        type=float,
+        default=10.0,
+        help="seconds a client has to send its request head, and again its body",
     )
     p = _add(
         sub,

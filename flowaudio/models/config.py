@@ -121,6 +121,11 @@ class DecoderConfig:
     """Dropout in resnet, attention and feed-forward layers (training only)."""
     time_embedding_dim: int = 256
     """Width of the sinusoidal embedding of t and of the MLP that maps it to FiLM parameters."""
+    dt_input: bool = False
+    """Also condition on a step size dt (an interval / mean-velocity student of ``flowaudio
+    distill``): the network then predicts the average velocity over [t, t + dt]. Its embedding
+    is added to the time embedding through an MLP whose last layer starts at zero, so a student
+    built from a teacher starts out equal to it."""
 
     def __post_init__(self) -> None:
         if not self.channels or any(c <= 0 for c in self.channels):

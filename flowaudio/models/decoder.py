@@ -17,7 +17,10 @@ frame (LayerNorm over channels, not GroupNorm over time), so the output on real 
 depend on how much padding follows them.
 
 Time conditioning: t (B,) in [0, 1] -> sinusoidal features of 1000 t -> MLP -> per resnet
-block a FiLM scale and shift of its hidden channels.
+block a FiLM scale and shift of its hidden channels. With ``dt_input`` (interval students of
+``flowaudio distill``) a step size dt (B,) is embedded the same way by a second MLP whose output
+layer starts at zero, and added to the time embedding: the network predicts the mean velocity
+(x_{t + dt} - x_t) / dt, and at initialisation (or dt -> 0) the instantaneous one.
 """
 
 from __future__ import annotations
@@ -119,6 +122,11 @@ class VelocityUNet(nn.Module):
         tdim = config.time_embedding_dim
         self.time_embedding = SinusoidalTimeEmbedding(tdim)
         self.time_mlp = nn.Sequential(nn.Linear(tdim, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
+        self.dt_mlp: nn.Module | None = None
+        if config.dt_input:
+            self.dt_mlp = nn.Sequential(nn.Linear(tdim, tdim), nn.SiLU(), nn.Linear(tdim, tdim))
+            nn.init.zeros_(self.dt_mlp[-1].weight)
+            nn.init.zeros_(self.dt_mlp[-1].bias)
 
         self.down = nn.ModuleList()
         self.downsample = nn.ModuleList()
@@ -145,8 +153,16 @@ class VelocityUNet(nn.Module):
         self.final_conv = nn.Conv1d(prev, prev, 3, padding=1)
         self.proj = nn.Conv1d(prev, n_mels, 1)
 
-    def forward(self, x: Tensor, t: Tensor, mu: Tensor, mask: Tensor, speaker: Tensor) -> Tensor:
-        """Velocity at (x_t, t).
+    def forward(
+        self,
+        x: Tensor,
+        t: Tensor,
+        mu: Tensor,
+        mask: Tensor,
+        speaker: Tensor,
+        dt: Tensor | None = None,
+    ) -> Tensor:
+        """Velocity at (x_t, t) (with ``dt_input``: mean velocity over [t, t + dt]).
 
         Args:
             x: x_t (B, n_mels, T), the point on the path.
@@ -155,6 +171,8 @@ class VelocityUNet(nn.Module):
                 for the unconditional (classifier-free guidance) pass.
             mask: (B, 1, T) float, 1 on real frames.
             speaker: (B, S) speaker vector (or the null vector for the unconditional pass).
+            dt: (B,) step sizes, only for a network built with ``dt_input`` (None means 0, the
+                instantaneous velocity); a network without it refuses one.
 
         Returns:
             (B, n_mels, T) velocity, zero on padded frames.
@@ -168,6 +186,11 @@ class VelocityUNet(nn.Module):
             h = F.pad(h, (0, self.multiple - 1))[:, :, :padded]
             m = F.pad(m, (0, self.multiple - 1))[:, :, :padded]
         temb = self.time_mlp(self.time_embedding(t))
+        if self.dt_mlp is not None:
+            dt = torch.zeros_like(t) if dt is None else dt
+            temb = temb + self.dt_mlp(self.time_embedding(dt))
+        elif dt is not None:
+            raise ValueError("this velocity network was built without dt_input; pass dt=None")
 
         masks = [m]
         skips = []

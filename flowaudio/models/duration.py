@@ -3,7 +3,8 @@
 Convention: the predictor outputs **log d**, d the number of mel frames of a token (natural log,
 no offset). Training targets come from monotonic alignment search, where every real token gets
 d >= 1 frames, so log d >= 0 is always defined (``FlowTTS.loss``: ``log(max(d, 1))``). At
-synthesis d = ceil(exp(log d) * length_scale), at least 1 frame per real token.
+synthesis the predictions become whole frames by the one duration rule,
+:func:`flowaudio.runtime.contract.frames_per_token` (cumulative rounding).
 
 The predictor reads the encoder features with the gradient stopped (Glow-TTS): the duration loss
 trains this network (and the speaker vector), never the text encoder, so alignment quality is

@@ -15,8 +15,9 @@ decoder's attention sees whole sentences, as at synthesis)::
     L_flow        = cfm_loss(decoder(x_t, t, cond), u)
     total         = duration_weight L_duration + prior_weight L_prior + L_flow
 
-Synthesis (:meth:`FlowTTS.synthesize`): d = max(1, ceil(exp(log d) * length_scale)) per real
-token, x0 = temperature * N(0, I) from a generator seeded by ``seed``, solve dx/dt = v from t = 0
+Synthesis (:meth:`FlowTTS.synthesize`): d = the duration rule
+(:func:`flowaudio.runtime.contract.frames_per_token`) on log d + log length_scale,
+x0 = temperature * N(0, I) from a generator seeded by ``seed``, solve dx/dt = v from t = 0
 to 1 with a fixed-step solver, then de-normalise. Classifier-free guidance combines
 v = v_uncond + g (v_cond - v_uncond).
 
@@ -34,6 +35,7 @@ from torch import Tensor, nn
 
 from flowaudio.data.dataset import Batch, sequence_mask
 from flowaudio.flow import CondOTPath, Schedule, Solver, cfm_loss, solve, time_grid
+from flowaudio.runtime.contract import frames_per_token
 
 from .alignment import durations_from_path, maximum_path, path_from_durations
 from .config import SpeakerConfig, TTSConfig
@@ -48,6 +50,7 @@ __all__ = [
     "SpeakerConditioner",
     "SynthesisOutput",
     "TTSLoss",
+    "TargetLoss",
 ]
 
 MEL_PAD_VALUE = math.log(1e-5)
@@ -79,6 +82,23 @@ class TTSLoss:
     """Gaussian NLL of the normalised mel under N(expanded mu, I), per real (frame, band)."""
     flow: Tensor
     """Conditional flow-matching loss (:func:`flowaudio.flow.cfm_loss`)."""
+    total_duration: Tensor
+    """Mean over items of (log sum_k exp(l_k) - log sum_k d_k)^2 (the utterance's length, as in
+    :class:`TargetLoss`); in ``total`` only with a ``total_duration_weight``."""
+
+
+@dataclass(frozen=True)
+class TargetLoss:
+    """Losses of :meth:`FlowTTS.target_loss`, each a 0-dim tensor."""
+
+    total: Tensor
+    """flow + duration_weight * duration + total_weight * total_duration."""
+    flow: Tensor
+    """Masked MSE of the velocity against the given target."""
+    duration: Tensor
+    """Mean squared error of log durations over real tokens."""
+    total_duration: Tensor
+    """Mean over items of (log sum_k exp(l_k) - log sum_k d_k)^2: the utterance's length."""
 
 
 @dataclass(frozen=True)
@@ -344,6 +364,7 @@ class FlowTTS(nn.Module):
         mel_mask: Tensor,
         spk_cond: Tensor,
         guidance_scale: float | Tensor = 1.0,
+        dt: Tensor | None = None,
     ) -> Tensor:
         """Velocity v(x_t, t) (B, n_mels, T), optionally with classifier-free guidance.
 
@@ -356,10 +377,14 @@ class FlowTTS(nn.Module):
             guidance_scale: g. With the Python number 1.0, one conditional pass. Otherwise (any
                 other number, or a tensor) the conditional and the unconditional (mu = 0, null
                 speaker) passes run as one doubled batch and v = v_u + g (v_c - v_u).
+            dt: (B,) or 0-dim step size, only for an interval student (``decoder.dt_input``):
+                the mean velocity over [t, t + dt] (None: dt = 0).
         """
         t = t.reshape(-1).expand(x_t.shape[0]) if t.dim() == 0 else t
+        if dt is not None and dt.dim() == 0:
+            dt = dt.reshape(-1).expand(x_t.shape[0])
         if not isinstance(guidance_scale, Tensor) and guidance_scale == 1.0:
-            return self.decoder(x_t, t, mu_frames, mel_mask, spk_cond)
+            return self.decoder(x_t, t, mu_frames, mel_mask, spk_cond, dt)
         null = self.null_condition(x_t.shape[0]).to(spk_cond.dtype)
         v = self.decoder(
             torch.cat([x_t, x_t]),
@@ -367,6 +392,7 @@ class FlowTTS(nn.Module):
             torch.cat([mu_frames, torch.zeros_like(mu_frames)]),
             torch.cat([mel_mask, mel_mask]),
             torch.cat([spk_cond, null]),
+            None if dt is None else torch.cat([dt, dt]),
         )
         v_cond, v_uncond = v.chunk(2, dim=0)
         return v_uncond + guidance_scale * (v_cond - v_uncond)
@@ -421,6 +447,7 @@ class FlowTTS(nn.Module):
         batch: Batch,
         generator: torch.Generator | None = None,
         speaker_embedding: Tensor | None = None,
+        total_duration_weight: float = 0.0,
     ) -> TTSLoss:
         """Training losses of one batch of full utterances (see the module docstring).
 
@@ -430,6 +457,8 @@ class FlowTTS(nn.Module):
                 None for the global RNG.
             speaker_embedding: (B, external_dim) external speaker embeddings to use instead of
                 ``batch.speakers`` (models with speaker.external_dim > 0).
+            total_duration_weight: weight of the utterance-level duration term in ``total``
+                (fine-tuning uses it so a new voice keeps its speaking rate; 0 by default).
         """
         self._check_batch(batch)
         speakers = batch.speakers if speaker_embedding is None else None
@@ -443,6 +472,8 @@ class FlowTTS(nn.Module):
         durations = path.sum(-1).unsqueeze(1)  # (B, 1, L)
         log_d_target = torch.log(durations.clamp(min=1.0)) * id_mask
         duration_loss = ((enc.log_durations - log_d_target) ** 2 * id_mask).sum() / id_mask.sum()
+        predicted_total = (enc.log_durations.exp() * id_mask).sum((1, 2)).clamp(min=1e-3)
+        total_duration = ((predicted_total.log() - durations.sum((1, 2)).log()) ** 2).mean()
 
         mu_frames = torch.bmm(enc.mu, path)  # (B, n_mels, T)
         nll = 0.5 * ((y - mu_frames) ** 2 + _LOG_2PI) * mel_mask
@@ -465,8 +496,66 @@ class FlowTTS(nn.Module):
             self.config.duration_loss_weight * duration_loss
             + self.config.prior_loss_weight * prior_loss
             + flow_loss
+            + total_duration_weight * total_duration
         )
-        return TTSLoss(total=total, duration=duration_loss, prior=prior_loss, flow=flow_loss)
+        return TTSLoss(
+            total=total,
+            duration=duration_loss,
+            prior=prior_loss,
+            flow=flow_loss,
+            total_duration=total_duration,
+        )
+
+    def target_loss(
+        self,
+        ids: Tensor,
+        id_lengths: Tensor,
+        speakers: Tensor | None,
+        durations: Tensor,
+        x: Tensor,
+        t: Tensor,
+        target: Tensor,
+        dt: Tensor | None = None,
+        duration_weight: float = 1.0,
+        total_weight: float = 1.0,
+    ) -> TargetLoss:
+        """Regression of the velocity onto given targets (distillation), plus duration losses.
+
+        The text encoder and the speaker vector run without gradient (a student keeps its
+        teacher's prior); the velocity network and the duration predictor learn.
+
+        Args:
+            ids, id_lengths, speakers: the text and speakers of B items.
+            durations: (B, L) int64 frames per token (alignment durations, >= 1 on real tokens);
+                mu is expanded by them, and they are the duration targets.
+            x: (B, n_mels, T) network input, T = max sum(durations).
+            t: (B,) times; dt: (B,) step sizes for an interval student, else None.
+            target: (B, n_mels, T) the velocity to regress onto.
+            duration_weight, total_weight: weights of the per-token and the utterance-level
+                duration losses in ``total``.
+        """
+        with torch.no_grad():
+            speaker = self.speaker(id_lengths, speakers)
+            id_mask = sequence_mask(id_lengths, ids.shape[1]).unsqueeze(1).to(speaker.dtype)
+            h, mu = self.encoder(ids, id_mask, speaker)
+            frames = durations.sum(1)
+            path = path_from_durations(durations * id_mask[:, 0].long(), x.shape[-1]).to(mu.dtype)
+            mu_frames = torch.bmm(mu, path)
+            mel_mask = sequence_mask(frames, x.shape[-1]).unsqueeze(1).to(mu.dtype)
+        v = self.decoder(x, t, mu_frames, mel_mask, speaker, dt)
+        flow = cfm_loss(v, target, mel_mask)
+        log_d = self.duration(h, id_mask, speaker)[:, 0]  # (B, L)
+        mask = id_mask[:, 0]
+        target_log_d = torch.log(durations.clamp(min=1).to(log_d.dtype)) * mask
+        duration = ((log_d - target_log_d) ** 2 * mask).sum() / mask.sum()
+        predicted_total = (log_d.exp() * mask).sum(1).clamp(min=1e-3)
+        total_duration = ((predicted_total.log() - frames.to(log_d).log()) ** 2).mean()
+        return TargetLoss(
+            total=flow + duration_weight * duration + total_weight * total_duration,
+            flow=flow,
+            duration=duration,
+            total_duration=total_duration,
+        )
 
     # ------------------------------------------------------------------ synthesis
 
@@ -503,8 +592,9 @@ class FlowTTS(nn.Module):
                 applied. Padded tokens are ignored; every item needs at least one frame.
 
         Returns:
-            :class:`SynthesisOutput` with d = max(1, ceil(exp(log d) * length_scale)) per real
-            token (or the given durations) and mel_lengths = sum(d).
+            :class:`SynthesisOutput` with d from the duration rule
+            (:func:`~flowaudio.runtime.contract.frames_per_token`) on the length-scaled
+            predictions (or the given durations) and mel_lengths = sum(d).
         """
         if not math.isfinite(temperature) or temperature < 0:
             raise ValueError(f"temperature must be finite and >= 0, got {temperature!r}")
@@ -515,8 +605,7 @@ class FlowTTS(nn.Module):
         enc = self.encode(ids, id_lengths, speakers, speaker_embedding, length_scale)
         id_mask = enc.id_mask[:, 0]  # (B, L)
         if durations is None:
-            d = torch.ceil(torch.exp(enc.log_durations[:, 0])).clamp(min=1.0) * id_mask
-            d = d.to(torch.long)
+            d = frames_per_token(enc.log_durations[:, 0], id_mask, torch)
         else:
             if tuple(durations.shape) != tuple(ids.shape):
                 raise ValueError(
@@ -542,9 +631,24 @@ class FlowTTS(nn.Module):
         )
         x0 = temperature * x0 * mel_mask
 
-        def velocity(x: Tensor, t: Tensor) -> Tensor:
-            return self.velocity(x, t, mu_frames, mel_mask, enc.speaker, guidance_scale)
+        if self.config.decoder.dt_input:
+            # An interval student jumps from grid point to grid point with its mean velocity.
+            if solver is not Solver.EULER:
+                raise ValueError(
+                    f"an interval student (decoder.dt_input) samples with solver 'euler', got "
+                    f"{solver.value!r}"
+                )
+            y = x0
+            grid = grid.to(x0)
+            for i in range(grid.shape[0] - 1):
+                h = grid[i + 1] - grid[i]
+                v = self.velocity(y, grid[i], mu_frames, mel_mask, enc.speaker, guidance_scale, h)
+                y = y + h * v
+        else:
 
-        y = solve(velocity, x0, grid, solver)
+            def velocity(x: Tensor, t: Tensor) -> Tensor:
+                return self.velocity(x, t, mu_frames, mel_mask, enc.speaker, guidance_scale)
+
+            y = solve(velocity, x0, grid, solver)
         mel = torch.where(mel_mask.bool(), self.denormalize(y), MEL_PAD_VALUE)
         return SynthesisOutput(mel=mel, mel_lengths=mel_lengths, durations=d)

@@ -18,6 +18,7 @@ import logging
 import math
 import os
 import re
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -200,6 +201,13 @@ def _speakable_ids(symbols: tuple[str, ...]) -> frozenset[int]:
     )
 
 
+class SynthesisCancelledError(Exception):
+    """The caller's ``cancel`` event was set; the synthesis stopped between two passes."""
+
+
+_MAX_LOG_FRAMES = math.log(C.MAX_FRAMES_PER_TOKEN)
+
+
 def _length_groups(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Indices of ``lengths``, shortest first, cut into passes of at most ``batch_size`` items
     whose longest is at most ``1 + MAX_PADDING`` times their shortest."""
@@ -313,6 +321,7 @@ class Voice:
         speaker_embedding: Array | None = None,
         batch_size: int | None = None,
         lexicon: LexiconLike | None = None,
+        cancel: threading.Event | None = None,
     ) -> Audio:
         """Speech for ``text``; long text is split into sentences joined by short pauses.
 
@@ -324,6 +333,7 @@ class Voice:
             ValueError: empty or unpronounceable text, malformed SSML, IPA the voice cannot
                 say, an unknown speaker (the message lists the voice's speakers), or a setting
                 out of range.
+            SynthesisCancelledError: ``cancel`` was set (checked between passes through the graphs).
         """
         return self.synthesize_batch(
             [text],
@@ -338,6 +348,7 @@ class Voice:
             speaker_embedding=speaker_embedding,
             batch_size=batch_size,
             lexicon=lexicon,
+            cancel=cancel,
         )[0]
 
     def synthesize_batch(
@@ -354,6 +365,7 @@ class Voice:
         speaker_embedding: Array | None = None,
         batch_size: int | None = None,
         lexicon: LexiconLike | None = None,
+        cancel: threading.Event | None = None,
     ) -> list[Audio]:
         """Speech for several texts, their sentences run through the graphs together.
 
@@ -365,6 +377,10 @@ class Voice:
         the same mel whether it is synthesized alone, in a batch or streamed. In a batch the
         vocoder also sees the padding after a shorter sentence, which changes its last
         receptive field (a fraction of a second, as the sentence ends) by a small amount.
+
+        ``cancel`` (e.g. set by a server whose client left) stops the work before the next pass
+        with :class:`SynthesisCancelledError`: a thread cannot be interrupted, but a long text is
+        many passes.
         """
         if isinstance(texts, str):
             raise ValueError("synthesize_batch takes a list of texts; use synthesize for one")
@@ -385,6 +401,8 @@ class Voice:
                     units.append((ti, si, segment.ids))
         audio_by_unit: dict[tuple[int, int], Array] = {}
         for group in _length_groups([len(u[2]) for u in units], batch_size):
+            if cancel is not None and cancel.is_set():
+                raise SynthesisCancelledError("cancelled between two passes")
             chunk = [units[k] for k in group]
             mels, frames = self._mels(
                 [u[2] for u in chunk],
@@ -458,6 +476,44 @@ class Voice:
                     yield Audio(piece.astype(np.float32), self.sample_rate)
             if len(pause):
                 yield Audio(pause, self.sample_rate)
+
+    def estimate_seconds(
+        self,
+        text: str,
+        speaker: str | int | None = None,
+        speed: float = 1.0,
+        speaker_embedding: Array | None = None,
+        lexicon: LexiconLike | None = None,
+    ) -> float:
+        """Seconds of audio :meth:`synthesize` would give for ``text``, from the encoder's
+        durations alone (no flow, no vocoder: a few percent of a synthesis's time), pauses
+        included, to within half a frame a sentence. What a server bounds a request by.
+        """
+        length_scale = self.meta.defaults.length_scale / C.check_setting("speed", speed)
+        spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
+        plan = self._plan(text, lexicon)
+        segments = [seg for seg in plan if seg.ids]
+        frames = 0.0
+        for group in _length_groups([len(seg.ids) for seg in segments], DEFAULT_BATCH):
+            seqs = [segments[k].ids for k in group]
+            lengths = np.array([len(q) for q in seqs], dtype=np.int64)
+            ids = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
+            for i, q in enumerate(seqs):
+                ids[i, : len(q)] = q
+            rates = np.array([segments[k].rate for k in group], dtype=np.float32)
+            emb = None if spk_emb is None else np.repeat(spk_emb[None], len(seqs), axis=0)
+            _, logw, _ = self.backend.encode(
+                ids,
+                lengths,
+                (length_scale / rates).astype(np.float32),
+                np.full((len(seqs),), spk_id, dtype=np.int64),
+                emb,
+            )
+            mask = np.arange(ids.shape[1])[None, :] < lengths[:, None]
+            logw = np.minimum(np.nan_to_num(logw[:, 0, :], nan=0.0), _MAX_LOG_FRAMES)
+            frames += float(np.where(mask, np.exp(logw), 0.0).sum())
+        pauses = sum(seg.pause_after for seg in plan)
+        return frames * self.audio_config.hop_length / self.sample_rate + pauses
 
     # -- pipeline -----------------------------------------------------------------------------
 

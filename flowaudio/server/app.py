@@ -9,6 +9,20 @@ Routes::
 
 Every refusal is a 4xx with ``{"error": {"message, type, param, code}}`` naming the value and the
 fix; 503 with Retry-After when the queue is full; 500 only for a server bug (logged).
+
+Bounded work per request:
+
+* audio: before any flow step, the encoder's durations give the length of the answer
+  (``Voice.estimate_seconds``, a few percent of the synthesis's time); past
+  ``max_audio_seconds`` the request is a 400 that says so;
+* time: a request still running ``request_timeout_s`` after it was admitted is stopped (504);
+  a stream is cut at that age;
+* a client that hangs up stops its work: a whole-text synthesis between two passes through the
+  graphs (``cancel``), a stream before its next chunk; a hang-up while sending the body is a
+  499 (nginx's "client closed request"), logged at info, never a server error;
+* slow clients: the body must arrive within ``body_timeout_s`` (408); the request head within
+  the ``header_timeout`` of :func:`flowaudio.server.protocol.timed_h11` (``flowaudio serve``
+  installs it in uvicorn; the connection is closed).
 """
 
 from __future__ import annotations
@@ -16,14 +30,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from flowaudio.runtime.synthesizer import Audio, Voice
@@ -49,6 +66,12 @@ MAX_BODY_BYTES = 64 * 1024
 ROUTES = ("/v1/audio/speech", "/v1/models", "/health", "/metrics")
 SPEECH = "/v1/audio/speech"
 RETRY_AFTER_S = 1
+#: Defaults of the per-request bounds (create_app's arguments).
+MAX_AUDIO_SECONDS = 600.0
+REQUEST_TIMEOUT_S = 300.0
+BODY_TIMEOUT_S = 10.0
+#: Status of a request whose client left before its answer (nginx's convention).
+CLIENT_CLOSED = 499
 
 
 class VoiceSet:
@@ -153,7 +176,20 @@ class _AudioStreamResponse(StreamingResponse):
             self._on_close()
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+async def _read_body(request: Request, limit: int, timeout: float) -> bytes:
+    """The body, at most ``limit`` bytes, within ``timeout`` seconds (408 after it)."""
+    try:
+        return await asyncio.wait_for(_read_limited(request, limit), timeout)
+    except asyncio.TimeoutError:
+        raise ApiError(
+            408,
+            f"the request body did not arrive within {timeout:g} s; send it at once",
+            code="body_timeout",
+            headers={"Connection": "close"},
+        ) from None
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
     too_large = ApiError(
         413,
         f"the request body is larger than {limit} bytes; send at most max_chars characters of "
@@ -191,6 +227,9 @@ def create_app(
     batch_window_ms: float = 0.0,
     max_batch: int = 8,
     max_body_bytes: int = MAX_BODY_BYTES,
+    max_audio_seconds: float = MAX_AUDIO_SECONDS,
+    request_timeout_s: float = REQUEST_TIMEOUT_S,
+    body_timeout_s: float = BODY_TIMEOUT_S,
 ) -> FastAPI:
     """The server as an ASGI app (run it with uvicorn; tests call this directly).
 
@@ -205,9 +244,21 @@ def create_app(
             synthesize them in one batch (0: off, the default; it was not faster on CPU).
         max_batch: most requests in one batch.
         max_body_bytes: largest request body (larger: 413).
+        max_audio_seconds: longest answer, estimated from the text before synthesis (longer:
+            400 naming the limit); 10 minutes by default.
+        request_timeout_s: a request still running this long after admission is stopped (504;
+            a stream is cut).
+        body_timeout_s: the whole body must arrive within this (slower: 408).
     """
     if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
         raise ValueError(f"max_chars must be a positive integer, got {max_chars!r}")
+    for name, value in (
+        ("max_audio_seconds", max_audio_seconds),
+        ("request_timeout_s", request_timeout_s),
+        ("body_timeout_s", body_timeout_s),
+    ):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
     voice_set = VoiceSet(_load_voices(voices, threads))
     metrics = Metrics()
     engine = Engine(workers, max_queue, batch_window_ms / 1000.0, max_batch, metrics)
@@ -301,7 +352,11 @@ def create_app(
 
     @app.post(SPEECH)
     async def speech(request: Request) -> Response:
-        body = await _read_body(request, max_body_bytes)
+        try:
+            body = await _read_body(request, max_body_bytes, body_timeout_s)
+        except ClientDisconnect:  # the client's mistake or choice, not ours: no traceback
+            logger.info("client left while sending its request body")
+            return Response(status_code=CLIENT_CLOSED)
         req = parse_speech_request(body, max_chars, FORMATS, STREAM_FORMATS)
         name, voice, speaker = voice_set.resolve(req.voice, req.model)
         settings = Settings(
@@ -329,14 +384,45 @@ def create_app(
                 code="queue_full",
                 headers={"Retry-After": str(RETRY_AFTER_S)},
             ) from None
-        if req.stream:
-            return await _stream(voice, req, settings, ticket, headers)
-        try:
-            audio = await _unless_disconnected(
-                request, engine.synthesize(voice, req.input, settings)
+        deadline = time.monotonic() + request_timeout_s
+        cancel = threading.Event()  # set when the client leaves or the time is up
+
+        async def check_length() -> bool:
+            seconds = await engine.run(
+                partial(voice.estimate_seconds, req.input, speaker=speaker, speed=req.speed)
             )
+            if seconds > max_audio_seconds:
+                raise ApiError(
+                    400,
+                    f"the input would give {seconds / 60:.1f} minutes of audio; this server "
+                    f"makes at most {max_audio_seconds / 60:g} minutes per request "
+                    "(max_audio_seconds): split the text into several requests",
+                    param="input",
+                    code="audio_too_long",
+                )
+            return True
+
+        async def whole() -> Audio:
+            await check_length()
+            return await engine.synthesize(voice, req.input, settings, cancel)
+
+        if req.stream:
+            try:
+                checked = await _unless_disconnected(request, check_length(), cancel, deadline)
+            except ValueError as exc:
+                ticket.release()
+                raise _synthesis_error(exc) from None
+            except BaseException:
+                ticket.release()
+                raise
+            if checked is None:
+                ticket.release()
+                return Response(status_code=CLIENT_CLOSED)
+            return await _stream(voice, req, settings, ticket, headers, deadline)
+        try:
+            audio = await _unless_disconnected(request, whole(), cancel, deadline)
             if audio is None:
-                return Response(status_code=499)  # nobody to send it to
+                return Response(status_code=CLIENT_CLOSED)  # nobody to send it to
             payload = await asyncio.to_thread(
                 encode, audio.samples, audio.sample_rate, req.response_format
             )
@@ -349,7 +435,12 @@ def create_app(
         return Response(payload, media_type=MEDIA_TYPES[req.response_format], headers=headers)
 
     async def _stream(
-        voice: Voice, req: SpeechRequest, settings: Settings, ticket: Ticket, headers: dict
+        voice: Voice,
+        req: SpeechRequest,
+        settings: Settings,
+        ticket: Ticket,
+        headers: dict,
+        deadline: float,
     ) -> Response:
         stream = engine.stream(voice, req.input, settings)
         try:
@@ -363,7 +454,7 @@ def create_app(
             ticket.release()
             raise
         head = streaming_wav_header(voice.sample_rate) if req.response_format == "wav" else b""
-        body = _chunks(stream, first, head)
+        body = _chunks(stream, first, head, deadline)
 
         def on_close() -> None:
             stream.close()
@@ -377,7 +468,7 @@ def create_app(
         )
 
     async def _chunks(
-        stream: AudioStream, first: Audio | None, head: bytes
+        stream: AudioStream, first: Audio | None, head: bytes, deadline: float
     ) -> AsyncIterator[bytes]:
         finished = False
         try:
@@ -387,6 +478,12 @@ def create_app(
                 metrics.add_audio(chunk.duration)
                 yield data + pcm16(chunk.samples)
                 data = b""
+                if time.monotonic() > deadline:
+                    logger.warning(
+                        "stream cut after request_timeout_s = %g s (the answer is incomplete)",
+                        request_timeout_s,
+                    )
+                    return
                 chunk = await stream.next()
             finished = True
         except Exception:
@@ -400,21 +497,40 @@ def create_app(
     return app
 
 
-async def _unless_disconnected(request: Request, work: Any) -> Audio | None:
-    """Await ``work`` (a coroutine), or cancel it when the client hangs up (-> None)."""
+async def _unless_disconnected(
+    request: Request, work: Any, cancel: threading.Event, deadline: float
+) -> Any:
+    """Await ``work`` (a coroutine); when the client hangs up (-> None) or ``deadline`` (a
+    ``time.monotonic`` value) passes (-> 504), cancel it and set ``cancel``, which stops the
+    synthesis thread between two passes."""
     job = asyncio.ensure_future(work)
     watch = asyncio.ensure_future(_until_disconnected(request.receive))
     try:
-        await asyncio.wait({job, watch}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait(
+            {job, watch},
+            timeout=max(0.0, deadline - time.monotonic()),
+            return_when=asyncio.FIRST_COMPLETED,
+        )
     except BaseException:  # the server is stopping: stop the work too
+        cancel.set()
         job.cancel()
         raise
     finally:
+        left = watch.done()  # before the cancel below marks it done
         watch.cancel()
     if job.done():
         return job.result()
+    cancel.set()
     job.cancel()
-    logger.info("client left before its audio was ready; the request is dropped")
+    if not left:
+        raise ApiError(
+            504,
+            "the request took longer than this server's request_timeout_s; send a shorter "
+            "input or retry later",
+            kind="server_busy",
+            code="request_timeout",
+        )
+    logger.info("client left before its audio was ready; the request is stopped")
     return None
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from functools import partial
@@ -149,11 +150,24 @@ class Engine:
 
     # -- synthesis ----------------------------------------------------------------------------
 
-    async def synthesize(self, voice: Voice, text: str, settings: Settings) -> Audio:
-        """One text, whole (batched with others when batching is on and no seed is given)."""
+    async def synthesize(
+        self,
+        voice: Voice,
+        text: str,
+        settings: Settings,
+        cancel: threading.Event | None = None,
+    ) -> Audio:
+        """One text, whole (batched with others when batching is on and no seed is given).
+
+        ``cancel``, once set, stops an unbatched synthesis between two passes through the
+        graphs (``SynthesisCancelledError``), so its thread and slot are free again soon.
+        """
         if self.batch_window > 0 and settings.seed is None:
             return await self._batched(voice, text, settings)
-        audio = await self.run(partial(voice.synthesize, text, **settings.kwargs()))
+        kwargs = settings.kwargs()
+        if cancel is not None:
+            kwargs["cancel"] = cancel
+        audio = await self.run(partial(voice.synthesize, text, **kwargs))
         self.metrics.observe_batch(1)
         return audio
 

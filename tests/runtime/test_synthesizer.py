@@ -190,9 +190,9 @@ def _record_velocity_calls(voice):
     def recording_bind(mu, mask, cond):
         run = bind(mu, mask, cond)
 
-        def velocity(x, t):
+        def velocity(x, t, *rest):
             sizes.append(x.shape[0])
-            return run(x, t)
+            return run(x, t, *rest)
 
         return velocity
 
@@ -210,7 +210,7 @@ def test_guidance_runs_both_passes_as_one_batch(tiny_voice):
     assert sizes == [2, 2, 2]  # one call per step, conditional and unconditional together
 
     # The same as two separate calls combined on the host: v_u + g (v_c - v_u).
-    def two_calls(mu_frames, mel_mask, spk, guidance):
+    def two_calls(mu_frames, mel_mask, spk, guidance, grid):
         null = np.repeat(voice._null_cond[None], mu_frames.shape[0], axis=0)
         cond = voice.backend.bind_velocity(mu_frames, mel_mask, spk)
         uncond = voice.backend.bind_velocity(np.zeros_like(mu_frames), mel_mask, null)

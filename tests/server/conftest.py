@@ -25,11 +25,11 @@ def server(voice) -> Iterator[RunningServer]:
 
 @pytest.fixture
 def make_server():
-    """``make_server(app)`` -> a started server, stopped after the test."""
+    """``make_server(app, **uvicorn_options)`` -> a started server, stopped after the test."""
     servers = []
 
-    def make(app) -> RunningServer:
-        servers.append(RunningServer(app).start())
+    def make(app, **uvicorn_options) -> RunningServer:
+        servers.append(RunningServer(app, **uvicorn_options).start())
         return servers[-1]
 
     yield make

@@ -21,7 +21,7 @@ TIMEOUT = 30.0
 class RunningServer:
     """A uvicorn server on its own thread; ``url`` and ``client`` talk to it over TCP."""
 
-    def __init__(self, app):
+    def __init__(self, app, **uvicorn_options):
         self.app = app
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -29,7 +29,11 @@ class RunningServer:
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(
-            app, log_level="warning", lifespan="on", timeout_graceful_shutdown=2
+            app,
+            log_level="warning",
+            lifespan="on",
+            timeout_graceful_shutdown=2,
+            **uvicorn_options,
         )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(
@@ -116,6 +120,9 @@ class InstrumentedVoice:
         with self.lock:
             self.calls.append(("synthesize", 1))
         return self.voice.synthesize(text, **kwargs)
+
+    def estimate_seconds(self, text, **kwargs):
+        return self.voice.estimate_seconds(text, **kwargs)
 
     def synthesize_batch(self, texts, **kwargs):
         self._wait()

@@ -85,7 +85,8 @@ def test_one_bad_text_does_not_fail_its_batch(voice, make_server):
         responses = list(pool.map(lambda t: server.speech(input=t), texts))
     assert [r.status_code for r in responses] == [200, 400, 200]
     assert_error(responses[1], 400, "input")
-    assert counted.calls[0] == ("batch", 3)  # tried together, then one by one
+    # the bad text is refused by the length estimate, before it can join (and fail) a batch
+    assert sum(n for _, n in counted.calls) == 2, counted.calls
 
 
 def test_batched_audio_matches_unbatched_lengths(voice, make_server):
