@@ -19,7 +19,7 @@ from flowaudio.models.config import TTS_PRESETS, TTSConfig
 from flowaudio.models.tts import FlowTTS
 from flowaudio.train.config import TrainConfig
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
-from flowaudio.train.run import fit_run, resolve_run_config
+from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
 
 logger = logging.getLogger(__name__)
 
@@ -183,8 +183,11 @@ def train_acoustic(
     config: str | Path | None = None,
     max_steps: int | None = None,
     progress: bool = True,
+    allow_new_data: bool = False,
 ) -> Trainer:
-    """``flowaudio train``: train (or resume) the acoustic model in ``out`` on cache ``data``."""
+    """``flowaudio train``: train (or resume) the acoustic model in ``out`` on cache ``data``
+    (a run resumes only on the data it started on, unless ``allow_new_data``: see
+    :func:`~flowaudio.train.run.check_run_data`)."""
     info = CacheInfo.load(data)
 
     def adapt(cfg: AcousticRunConfig) -> AcousticRunConfig:
@@ -195,6 +198,7 @@ def train_acoustic(
     cfg = resolve_run_config(
         AcousticRunConfig, out, config, ACOUSTIC_PRESETS, "small", max_steps, adapt
     )
+    check_run_data(out, info, allow_new_data)
     task = AcousticTask(cfg, data)
     return fit_run(
         task,

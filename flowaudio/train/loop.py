@@ -51,6 +51,8 @@ logger = logging.getLogger(__name__)
 
 # Consecutive non-finite losses tolerated (the step is skipped) before the run stops.
 _MAX_BAD_STEPS = 20
+# Steps timed (after the first) for the time and memory estimate logged early in a run.
+_PROBE_STEPS = 3
 
 
 def _forget_metrics_after(path: Path, step: int) -> None:
@@ -171,6 +173,12 @@ class TrainTask(ABC):
     def metadata(self) -> dict[str, Any]:
         """Plain data stored in every checkpoint (symbols, speakers, audio config, stats...)."""
         return {}
+
+    def should_stop(self, step: int, val_metrics: dict[str, float]) -> bool:
+        """Called after each validation (main process): True ends the run early, with a
+        checkpoint (e.g. early stopping on a validation loss)."""
+        del step, val_metrics
+        return False
 
 
 @dataclass
@@ -308,6 +316,24 @@ class Trainer:
         self._writer: Any = None
         self.resumed_from: Path | None = None
         self._resume_if_possible()
+        if self.dist.is_main:
+            self._warn_about_settings()
+
+    def _warn_about_settings(self) -> None:
+        """Settings that are legal but almost never what anyone meant."""
+        cfg = self.cfg
+        if cfg.warmup_steps >= cfg.max_steps:
+            logger.warning(
+                "train.warmup_steps (%d) >= max_steps (%d): the learning rate never reaches "
+                "train.lr (%g); lower warmup_steps or raise --max-steps",
+                cfg.warmup_steps, cfg.max_steps, cfg.lr,
+            )  # fmt: skip
+        n_val = len(self.val_data) if self.val_data is not None else 0  # type: ignore[arg-type]
+        if n_val == 1:
+            logger.warning(
+                "the validation split holds one clip: its loss is too noisy to judge the run "
+                "by; prepare with a larger data.val_fraction (or more data)"
+            )
 
     # -- checkpoints -----------------------------------------------------------------------
 
@@ -415,6 +441,7 @@ class Trainer:
         bad_steps = 0
         last_saved = self.step
         started = time.perf_counter()
+        probe_started = started
         start_step = self.step
         with _stop_signals(self._request_stop):
             while self.step < cfg.max_steps and not self._stop_requested:
@@ -456,8 +483,15 @@ class Trainer:
                     if self.step % cfg.log_every == 0 or self.step == start_step + 1:
                         elapsed = max(time.perf_counter() - started, 1e-9)
                         self._log_train(metrics, ctx, (self.step - start_step) / elapsed)
+                    if self.step == start_step + _PROBE_STEPS + 1:
+                        self._log_estimate(start_step, probe_started)
+                    elif self.step == start_step + 1:
+                        probe_started = time.perf_counter()
                     if self.step % cfg.val_every == 0:
-                        self.validate()
+                        val = self.validate()
+                        if self.dist.is_main and val and self.task.should_stop(self.step, val):
+                            logger.info("step %d: the task stops the run early", self.step)
+                            self._stop_requested = True
                     if self.step % cfg.checkpoint_every == 0:
                         self.save()
                         last_saved = self.step
@@ -476,6 +510,28 @@ class Trainer:
         if self._writer:
             self._writer.flush()
         return self.step
+
+    def _log_estimate(self, start_step: int, probe_started: float) -> None:
+        """Time and memory of the whole run from the steps measured so far (the first step,
+        which pays for warm-up allocations, is left out)."""
+        if not self.dist.is_main:
+            return
+        per_step = (time.perf_counter() - probe_started) / _PROBE_STEPS
+        remaining = self.cfg.max_steps - self.step
+        if self.device.type == "cuda":
+            memory = torch.cuda.max_memory_allocated(self.device) / 2**30
+            where = "GPU memory"
+        else:
+            import resource
+
+            memory = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
+            where = "resident memory"
+        message = (
+            f"estimate: {per_step:.2f} s/step over {_PROBE_STEPS} steps -> "
+            f"{_hours(per_step * remaining)} for the {remaining} steps left "
+            f"(validation and checkpoints extra); peak {where} so far {memory:.2f} GiB"
+        )
+        logger.info(message)
 
     def close(self) -> None:
         """Leave the process group (under torchrun); call once when done with the trainer.
@@ -563,6 +619,14 @@ class Trainer:
                 self.step,
                 ", ".join(f"{k}={v:.4f}" for k, v in metrics.items()),
             )
+
+
+def _hours(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
 
 
 def _seed_everything(seed: int) -> None:

@@ -79,6 +79,69 @@ def write_run_config(run_dir: str | Path, cfg: Any) -> None:
     os.replace(tmp, run_dir / "config.json")
 
 
+DATA_RECORD = "data.json"
+
+
+def check_run_data(run_dir: str | Path, cache: Any, allow_new_data: bool = False) -> None:
+    """Refuse to resume the run in ``run_dir`` on another dataset than the one it started on.
+
+    The first call records the cache (``RUN_DIR/data.json``: its path, audio config, symbol
+    table and speakers). Later calls compare: another audio config (sample rate, hop, mels) or
+    symbol table is always refused (the weights would be read against other features); another
+    cache folder or speaker list only with ``allow_new_data`` (``--allow-new-data``: e.g. the
+    same speakers with more clips).
+
+    Args:
+        cache: the :class:`~flowaudio.data.dataset.CacheInfo` of the data asked for.
+
+    Raises:
+        ConfigError: the data differs as described.
+    """
+    record_path = Path(run_dir) / DATA_RECORD
+    current = {
+        "cache": str(Path(cache.root).resolve()),
+        "audio": to_dict(cache.config.audio),
+        "symbols": cache.symbols.to_dict(),
+        "speakers": list(cache.speakers),
+    }
+    if record_path.is_file():
+        stored = json.loads(record_path.read_text(encoding="utf-8"))
+        for key, what in (("audio", "audio config"), ("symbols", "symbol table")):
+            if stored.get(key) != current[key]:
+                raise ConfigError(
+                    f"{run_dir} was started on {stored.get('cache')} and {current['cache']} has "
+                    f"another {what} ({_difference(stored.get(key), current[key])}); a run "
+                    "cannot continue on other features: use a new --out"
+                )
+        changed = [k for k in ("cache", "speakers") if stored.get(k) != current[k]]
+        if changed and not allow_new_data:
+            raise ConfigError(
+                f"{run_dir} was started on {stored.get('cache')} (speakers "
+                f"{stored.get('speakers')}), not {current['cache']} (speakers "
+                f"{current['speakers']}); resume with the same --data, use a new --out, or pass "
+                "--allow-new-data to continue on the new data"
+            )
+        if not changed:
+            return
+        logger.warning("%s continues on new data: %s", run_dir, current["cache"])
+    record_path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = record_path.with_name(f".{DATA_RECORD}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(current, indent=2, ensure_ascii=False), encoding="utf-8")
+    os.replace(tmp, record_path)
+
+
+def _difference(old: Any, new: Any) -> str:
+    if isinstance(old, dict) and isinstance(new, dict):
+        keys = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+        return ", ".join(f"{k}: {_short(old.get(k))} -> {_short(new.get(k))}" for k in keys[:4])
+    return "differs"
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _identity(cfg: Any) -> dict[str, Any]:
     data = to_dict(cfg)
     data["train"].pop("max_steps", None)

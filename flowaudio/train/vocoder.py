@@ -35,7 +35,7 @@ from flowaudio.models.vocoder_losses import (
 )
 from flowaudio.train.config import TrainConfig
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
-from flowaudio.train.run import fit_run, resolve_run_config
+from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
 
 logger = logging.getLogger(__name__)
 
@@ -74,7 +74,29 @@ VOCODER_RUN_PRESETS: dict[str, VocoderRunConfig] = {
         ),
         segment_frames=16,
     ),
+    # The default voice's vocoder (examples/default_voice/vocoder.yaml): reconstruction losses
+    # only (mel L1 + multi-resolution STFT), ~3.5 s a step and 0.7 GB on 2 busy CPU cores; the
+    # discriminators would cost 57-170 s a step and 4.4 GB there (measured). Set
+    # gan_start_step below max_steps (or use `small-gan`) where a GPU can afford them.
     "small": VocoderRunConfig(
+        model=VOCODER_PRESETS["small"],
+        train=TrainConfig(
+            max_steps=30_000,
+            max_frames=16 * 32,
+            max_batch_items=16,
+            lr=1e-3,
+            warmup_steps=200,
+            betas=(0.8, 0.99),
+            ema_decay=0.995,
+            checkpoint_every=250,
+            val_every=1000,
+            log_every=50,
+        ),
+        segment_frames=32,
+        gan_start_step=1_000_000,
+    ),
+    # GAN training from the first step (multi-period + multi-resolution discriminators): GPUs.
+    "small-gan": VocoderRunConfig(
         model=VOCODER_PRESETS["small"],
         train=TrainConfig(
             max_steps=200_000,
@@ -246,9 +268,13 @@ def train_vocoder(
     config: str | Path | None = None,
     max_steps: int | None = None,
     progress: bool = True,
+    allow_new_data: bool = False,
 ) -> Trainer:
-    """``flowaudio train-vocoder``: train (or resume) the vocoder in ``out`` on cache ``data``."""
+    """``flowaudio train-vocoder``: train (or resume) the vocoder in ``out`` on cache ``data``
+    (a run resumes only on the data it started on, unless ``allow_new_data``: see
+    :func:`~flowaudio.train.run.check_run_data`)."""
     cfg = resolve_run_config(VocoderRunConfig, out, config, VOCODER_RUN_PRESETS, "small", max_steps)
+    check_run_data(out, CacheInfo.load(data), allow_new_data)
     task = VocoderTask(cfg, data)
     return fit_run(
         task,
