@@ -13,6 +13,9 @@ Layouts:
 - ``csv``: ``audio_path|speaker|text`` per line, optional header line with exactly those names;
   ``audio_path`` is relative to the CSV's directory (or absolute). Either a CSV file or a
   directory holding ``metadata.csv``.
+- ``folder``: ``DIR/NAME.wav`` (any audio file soundfile reads) next to ``DIR/NAME.txt`` holding
+  its transcript: what a recording session leaves behind. One speaker, named after the directory
+  (override with ``speaker=``); an audio file without its ``.txt`` is reported and skipped.
 
 Text encoding (one rule for both): UTF-8, with or without a byte-order mark. A file with a UTF-16
 byte-order mark, or without one but with every other byte NUL, is read as UTF-16. A line that is
@@ -39,6 +42,7 @@ class DatasetFormat(str, Enum):
     AUTO = "auto"
     LJSPEECH = "ljspeech"
     CSV = "csv"
+    FOLDER = "folder"
 
 
 @dataclass(frozen=True)
@@ -98,9 +102,12 @@ def detect_format(path: str | Path) -> DatasetFormat:
         return DatasetFormat.CSV
     metadata = path / "metadata.csv"
     if not metadata.is_file():
+        if path.is_dir() and any(_folder_pairs(path)):
+            return DatasetFormat.FOLDER
         raise FileNotFoundError(
-            f"{path}: no metadata.csv found; expected the LJSpeech layout (metadata.csv + wavs/) "
-            "or a multi-speaker CSV (audio_path|speaker|text)"
+            f"{path}: no metadata.csv found; expected the LJSpeech layout (metadata.csv + wavs/), "
+            "a multi-speaker CSV (audio_path|speaker|text) or a folder of NAME.wav + NAME.txt "
+            "pairs"
         )
     lines, _ = _read_lines(metadata)
     first = lines[0][1] if lines else ""
@@ -132,7 +139,47 @@ def read_manifest(
         fmt = detect_format(path)
     if fmt is DatasetFormat.LJSPEECH:
         return read_ljspeech(path, speaker=speaker)
+    if fmt is DatasetFormat.FOLDER:
+        return read_folder(path, speaker=speaker)
     return read_csv(path)
+
+
+def _folder_pairs(root: Path) -> list[tuple[Path, Path]]:
+    """(audio, transcript) of the audio files directly in ``root``; the transcript path may
+    not exist."""
+    audio = sorted(p for p in root.iterdir() if p.suffix.lower() in _AUDIO_SUFFIXES and p.is_file())
+    return [(a, a.with_suffix(".txt")) for a in audio]
+
+
+def read_folder(root: str | Path, speaker: str | None = None) -> Manifest:
+    """Read a folder of ``NAME.wav`` + ``NAME.txt`` pairs (see the module docstring)."""
+    root = Path(root).resolve()
+    if not root.is_dir():
+        raise FileNotFoundError(f"folder of clips not found: {root}")
+    spk = speaker or safe_id(root.name)
+    utts: list[Utterance] = []
+    problems: list[ManifestProblem] = []
+    seen: set[str] = set()
+    for audio, transcript in _folder_pairs(root):
+        if not transcript.is_file():
+            problems.append(
+                ManifestProblem(str(audio), f"no transcript: write it into {transcript.name}")
+            )
+            continue
+        lines, bad = _read_lines(transcript)
+        problems.extend(bad)
+        text = " ".join(line.strip() for _, line in lines)
+        uid = safe_id(audio.stem)
+        if uid in seen:  # NAME.wav and NAME.flac
+            problems.append(ManifestProblem(str(audio), f"a second audio file named {uid!r}"))
+            continue
+        seen.add(uid)
+        utts.append(Utterance(uid, audio, spk, text))
+    if not utts and not problems:
+        raise FileNotFoundError(
+            f"{root} holds no audio files ({', '.join(sorted(_AUDIO_SUFFIXES))})"
+        )
+    return Manifest(DatasetFormat.FOLDER, root, tuple(utts), tuple(problems))
 
 
 def read_ljspeech(root: str | Path, speaker: str | None = None) -> Manifest:

@@ -334,6 +334,12 @@ def prepare_dataset(
     _atomic_text(out / "speakers.json", json.dumps(speakers, indent=2, ensure_ascii=False))
     stats = compute_stats(items_dir, train or metas, config)
     _atomic_text(out / "stats.json", json.dumps(stats, indent=2))
+    seconds: dict[str, float] = defaultdict(float)
+    for m in metas:
+        seconds[m["speaker"]] += m["seconds"]
+    warning = little_data_warning(seconds)
+    if warning:
+        logger.warning("%s", warning)
     summary = PrepareSummary(
         cache_dir=out,
         n_items=len(metas),
@@ -360,6 +366,24 @@ def prepare_dataset(
         summary.elapsed_seconds,
     )
     return summary
+
+
+LITTLE_DATA_SECONDS = 180.0
+"""Below ~3 minutes of clips a speaker is learnt poorly, even by fine-tuning a voice."""
+
+
+def little_data_warning(seconds_by_speaker: dict[str, float]) -> str | None:
+    """What to expect from speakers with less than :data:`LITTLE_DATA_SECONDS` of audio, or
+    None when every speaker has enough."""
+    short = {k: v for k, v in seconds_by_speaker.items() if v < LITTLE_DATA_SECONDS}
+    if not short:
+        return None
+    listed = ", ".join(f"{k} ({v / 60:.1f} min)" for k, v in sorted(short.items()))
+    return (
+        f"little audio for {listed}: below ~3 minutes, fine-tuning a voice catches the timbre "
+        "roughly and mispronounces more (training from scratch needs hours); 10 minutes or more "
+        "of clean clips give a usable voice"
+    )
 
 
 def _check_cache_config(out: Path, config: DataConfig, symbols: SymbolTable, overwrite: bool):

@@ -66,3 +66,20 @@ def test_safe_id():
     assert safe_id("a/b c.wav") == "a_b_c.wav"
     assert safe_id("../..") == "utt"
     assert safe_id("en-us+f3_001") == "en-us+f3_001"
+
+
+def test_folder_of_wav_and_txt_pairs(tmp_path):
+    folder = tmp_path / "my voice"
+    folder.mkdir()
+    for name, text in (("b", "Second clip."), ("a", "First clip.\n")):
+        (folder / f"{name}.wav").write_bytes(b"")  # audio is opened by prepare, not here
+        (folder / f"{name}.txt").write_text(text, encoding="utf-8")
+    (folder / "orphan.wav").write_bytes(b"")
+    assert detect_format(folder) is DatasetFormat.FOLDER
+    m = read_manifest(folder)
+    assert [(u.id, u.speaker, u.text) for u in m.utterances] == [
+        ("a", "my_voice", "First clip."),
+        ("b", "my_voice", "Second clip."),
+    ]
+    assert len(m.problems) == 1 and "orphan.txt" in m.problems[0].reason
+    assert read_manifest(folder, speaker="me").speakers == ("me",)
