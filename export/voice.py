@@ -38,6 +38,7 @@ from export.vocoder import VocoderGraph, vocoder_metadata
 from export.wrappers import EncoderGraph, FusedGraph, VelocityGraph, speaker_mode
 from flowaudio.config import AudioConfig, ConfigError, from_dict, to_dict
 from flowaudio.models.config import TTSConfig
+from flowaudio.models.lora import merge_state_dict
 from flowaudio.models.tts import FlowTTS
 from flowaudio.models.vocoder import Vocoder, VocoderConfig
 from flowaudio.runtime import contract as C
@@ -112,8 +113,10 @@ def _resolve_checkpoint(run: str | Path, what: str) -> Path:
 def _load(path: Path, task: str, module_key: str) -> tuple[dict[str, Any], dict[str, Any]]:
     """(checkpoint dict, the weights to export) after checking the checkpoint's shape."""
     state = load_checkpoint(path)  # ValueError for unreadable or foreign files
-    # A distilled student is an acoustic model too (``flowaudio distill``).
-    if state.get("task") != task and not (task == "acoustic" and state.get("task") == "distill"):
+    # A distilled student and a fine-tuned model are acoustic models too.
+    if state.get("task") != task and not (
+        task == "acoustic" and state.get("task") in ("distill", "finetune")
+    ):
         raise ValueError(
             f"{path} is a checkpoint of task {state.get('task')!r}, expected {task!r}; pass the "
             f"{task} run"
@@ -165,7 +168,8 @@ def load_acoustic(run: str | Path) -> AcousticRun:
     except (KeyError, TypeError, ConfigError) as exc:
         raise ValueError(f"{path}: incomplete acoustic checkpoint ({exc!r})") from exc
     model = FlowTTS(config, n_vocab=len(symbols))
-    _load_weights(model, weights, path)
+    # A LoRA fine-tuning's adapters fold into the weights here: no run-time cost.
+    _load_weights(model, merge_state_dict(weights), path)
     model.set_normalization(mel_mean, mel_std)
     return AcousticRun(
         model=model.float().eval(),
@@ -496,7 +500,7 @@ def _replace_dir(new: Path, out: Path) -> None:
 
 def export_voice(
     acoustic_run: str | Path,
-    vocoder: str | Path,
+    vocoder: str | Path | None,
     out: str | Path,
     *,
     weights: Weights | str = Weights.FLOAT32,
@@ -512,7 +516,8 @@ def export_voice(
     Args:
         acoustic_run: run directory of ``flowaudio train`` (or one of its checkpoint files).
         vocoder: run directory of a vocoder training (or a checkpoint file), or
-            ``"griffin-lim"`` for a voice without neural vocoder (no vocoder.onnx).
+            ``"griffin-lim"`` for a voice without neural vocoder (no vocoder.onnx); None for
+            a run of ``flowaudio finetune``: the vocoder of the voice it was fine-tuned from.
         out: the voice directory to write; an existing voice there is replaced.
         weights: ``"float32"``, ``"float16"`` (large weights stored as float16: half the size
             on disk, float32 inputs and arithmetic) or ``"int8"`` (MatMul weights of the
@@ -557,6 +562,14 @@ def export_voice(
             )
     _check_target(out)
     acoustic = load_acoustic(acoustic_run)
+    if vocoder is None:  # a fine-tuned run: the vocoder of the voice it came from
+        vocoder = (acoustic.metadata.get("finetune") or {}).get("vocoder")
+        if vocoder is None:
+            raise ValueError(
+                f"{acoustic_run} does not name a vocoder (only a run fine-tuned from a voice "
+                "does); pass --vocoder VOCODER_RUN, a voice directory, or griffin-lim"
+            )
+        griffin_lim = vocoder == GRIFFIN_LIM
     synthesis_defaults = default_settings(acoustic).with_settings(defaults or {})
     voc = None if griffin_lim else load_vocoder(vocoder)
     if voc is not None:

@@ -1,0 +1,665 @@
+"""Fine-tuning a trained voice on a few minutes of new recordings (``flowaudio finetune``).
+
+The starting point is a trained acoustic model: a voice directory or the embedded default voice
+(rebuilt from its ONNX graphs, :mod:`export.from_voice`), or an acoustic run. The data is
+prepared with the voice's own audio and text settings, so its features and token ids are the
+ones the voice was trained on. Training is :meth:`FlowTTS.loss` (monotonic alignment inside, so
+the new speaker's durations are learnt from the recordings) with the utterance-level duration
+term ``(log sum_k exp(l_k) - log sum_k d_k)^2`` added: the per-token log-duration MSE alone
+predicts the geometric mean of d, which speeds a voice up; speaking rate is part of a voice.
+
+Speakers (:class:`SpeakerMode`):
+
+``add``
+    the data's speakers join the voice's speaker table (new rows, initialised at the mean of the
+    existing rows); the existing rows are kept frozen, so the old speakers keep their vectors.
+``replace``
+    the voice becomes the data's speakers only (a single new speaker for a folder of clips);
+    a data speaker with a name the voice already has starts from that speaker's row.
+
+Weights (:class:`Adaptation`):
+
+``lora``
+    low-rank adapters (:mod:`flowaudio.models.lora`) on every linear and convolution projection
+    of the text encoder, the duration predictor and the velocity network (attention, feed-forward,
+    resnet, speaker projections; not the time-embedding MLPs), plus the new speaker rows; the
+    rest stays frozen. At export the adapters fold into the weights (no run-time cost); the
+    run also writes them as a small adapter file (:func:`save_adapter`, :func:`load_adapter`).
+    The adapters change weights every speaker shares, so the old speakers of an ``add`` run move
+    a little: measure them (the README gives the measured change).
+``full``
+    every weight trains (the speaker table too).
+
+Training length, learning rate, batch size, validation interval and early stopping are derived
+from the amount of training audio (:func:`derive_train_config`) unless a config is given.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from flowaudio.config import ConfigError, DataConfig, from_dict, to_dict
+from flowaudio.data.dataset import CacheInfo, TTSDataset
+from flowaudio.models.config import TTSConfig
+from flowaudio.models.lora import GrownEmbedding, apply_lora, merge_lora
+from flowaudio.models.tts import FlowTTS
+from flowaudio.train.acoustic import AcousticTask
+from flowaudio.train.config import TrainConfig
+from flowaudio.train.loop import StepContext, Trainer
+from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
+
+__all__ = [
+    "ADAPTER_FILE",
+    "FINETUNE_PRESETS",
+    "Adaptation",
+    "FinetuneConfig",
+    "FinetuneRunConfig",
+    "FinetuneTask",
+    "SpeakerMode",
+    "build_model",
+    "derive_train_config",
+    "finetune",
+    "load_adapter",
+    "prepare_data",
+    "save_adapter",
+]
+
+logger = logging.getLogger(__name__)
+
+ADAPTER_FILE = "adapter.pt"
+ADAPTER_FORMAT = 1
+DEFAULT_TARGETS = (r"encoder\..*", r"duration\..*", r"decoder\.(?!time_mlp\.|dt_mlp\.).*")
+"""Regular expressions of the module paths LoRA adapts (``re.fullmatch``; only ``nn.Linear``
+and ``nn.Conv1d`` are wrapped, so the embeddings and norms never are)."""
+
+
+class SpeakerMode(str, Enum):
+    """What happens to the voice's speaker table (see the module docstring)."""
+
+    ADD = "add"
+    REPLACE = "replace"
+
+
+class Adaptation(str, Enum):
+    """Which weights train (see the module docstring)."""
+
+    LORA = "lora"
+    FULL = "full"
+
+
+@dataclass(frozen=True)
+class FinetuneConfig:
+    """What is adapted, and how (stored with the run; a resume must ask for the same)."""
+
+    source: str = ""
+    """The voice or run fine-tuned from (filled in by :func:`finetune`)."""
+    base_speakers: tuple[str, ...] = ()
+    """The source's speaker table (filled in)."""
+    speakers: tuple[str, ...] = ()
+    """The fine-tuned model's speaker table, in id order (filled in from the data)."""
+    speaker_mode: str = SpeakerMode.ADD.value
+    """``add`` or ``replace``."""
+    adaptation: str = Adaptation.LORA.value
+    """``lora`` or ``full``."""
+    lora_rank: int = 8
+    """r of every adapter."""
+    lora_alpha: float = 16.0
+    """The adapters' update is scaled by lora_alpha / lora_rank."""
+    lora_targets: tuple[str, ...] = DEFAULT_TARGETS
+    """Module paths adapted (regular expressions, ``re.fullmatch``)."""
+    total_duration_weight: float = 1.0
+    """Weight of the utterance-level log total-duration error (speaking rate)."""
+    patience: int = 3
+    """Validations without improvement before the run stops early (0: never)."""
+    min_improvement: float = 0.005
+    """Relative decrease of the validation loss that counts as an improvement."""
+
+    def __post_init__(self) -> None:
+        for name, enum in (("speaker_mode", SpeakerMode), ("adaptation", Adaptation)):
+            value = getattr(self, name)
+            if value not in {e.value for e in enum}:
+                raise ConfigError(
+                    f"finetune.{name} must be one of {', '.join(e.value for e in enum)}, "
+                    f"got {value!r}"
+                )
+        if self.lora_rank < 1 or self.lora_alpha <= 0:
+            raise ConfigError(
+                f"finetune.lora_rank must be >= 1 and lora_alpha > 0, got {self.lora_rank} and "
+                f"{self.lora_alpha}"
+            )
+        if self.total_duration_weight < 0 or self.patience < 0 or self.min_improvement < 0:
+            raise ConfigError(
+                "finetune.total_duration_weight, patience and min_improvement must be >= 0"
+            )
+        if len(set(self.speakers)) != len(self.speakers):
+            raise ConfigError(f"finetune.speakers has duplicate names: {list(self.speakers)}")
+
+
+@dataclass(frozen=True)
+class FinetuneRunConfig:
+    """A fine-tuning run: the adapted model's config (the source's, with the new speaker
+    count), what is adapted, and the optimisation."""
+
+    model: TTSConfig = dataclasses.field(default_factory=TTSConfig)
+    finetune: FinetuneConfig = dataclasses.field(default_factory=FinetuneConfig)
+    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
+
+
+AUTO = "auto"
+FINETUNE_PRESETS: dict[str, FinetuneRunConfig] = {
+    # The training settings are derived from the data (derive_train_config).
+    AUTO: FinetuneRunConfig(),
+    # Tests: a few steps on a tiny voice.
+    "tiny": FinetuneRunConfig(
+        train=TrainConfig(
+            max_steps=30,
+            max_frames=3000,
+            lr=2e-3,
+            warmup_steps=5,
+            checkpoint_every=10,
+            val_every=10,
+            log_every=5,
+            ema_decay=0.0,
+            num_samples=0,
+        ),
+    ),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# settings from the amount of data
+
+
+def derive_train_config(train_seconds: float, train_frames: int, adaptation: Adaptation | str):
+    """Training settings for ``train_seconds`` of training audio (``train_frames`` mel frames).
+
+    - steps: 60 per minute of audio, within [200, 3000] (10 min: 600 steps, ~100 passes over
+      the data; early stopping ends it sooner when the validation loss stops improving);
+    - batch: a quarter of the data's frames, within [1000, 6000] (at least ~4 updates per pass);
+    - learning rate: 1e-3 for LoRA (small zero-started adapters), 1e-4 for full fine-tuning
+      (every weight of a trained model moves), 5% warm-up, cosine decay to 10%;
+    - validation (and checkpoint) every tenth of the run; weight average over ~a tenth too.
+    """
+    minutes = train_seconds / 60.0
+    max_steps = int(min(max(round(60 * minutes), 200), 3000))
+    lora = Adaptation(adaptation) is Adaptation.LORA
+    every = max(20, max_steps // 10)
+    return TrainConfig(
+        max_steps=max_steps,
+        max_frames=int(min(max(train_frames // 4, 1000), 6000)),
+        lr=1e-3 if lora else 1e-4,
+        warmup_steps=max(10, max_steps // 20),
+        min_lr_ratio=0.1,
+        ema_decay=min(max(1.0 - 10.0 / max_steps, 0.9), 0.995),
+        checkpoint_every=every,
+        val_every=every,
+        keep_checkpoints=2,
+        log_every=10,
+        num_samples=1,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+def _is_cache(path: Path) -> bool:
+    config = path / "config.json"
+    if not config.is_file():
+        return False
+    try:
+        return "format_version" in json.loads(config.read_text(encoding="utf-8"))
+    except ValueError:
+        return False
+
+
+def prepare_data(
+    data: str | Path,
+    run_dir: str | Path,
+    metadata: dict[str, Any],
+    fmt: str = "auto",
+    workers: int | None = None,
+    progress: bool = True,
+) -> CacheInfo:
+    """The cache to fine-tune on: ``data`` itself when it is a prepared cache (checked against
+    the voice), else ``data`` prepared into ``RUN_DIR/cache`` with the voice's audio and text
+    settings (resumable; 10% of each speaker's clips held out for validation).
+
+    Raises:
+        ValueError: the cache's features or symbol table differ from the voice's.
+    """
+    from flowaudio.config import AudioConfig
+    from flowaudio.data.prepare import little_data_warning, prepare_dataset
+    from flowaudio.text.frontend import stored_text_config
+    from flowaudio.text.normalize import NORMALIZER_VERSION
+
+    data = Path(data)
+    audio = from_dict(AudioConfig, metadata["audio"], where="audio")
+    if _is_cache(data):
+        cache = data
+    else:
+        text = stored_text_config(dict(metadata["text"]))
+        if text.normalizer_version != NORMALIZER_VERSION:
+            # Only the installed rules can read text; the voice's symbols are what must match.
+            logger.info(
+                "the voice read its text with normaliser rules v%d; the clips are read with v%d",
+                text.normalizer_version, NORMALIZER_VERSION,
+            )  # fmt: skip
+            text = dataclasses.replace(text, normalizer_version=NORMALIZER_VERSION)
+        config = DataConfig(audio=audio, text=text, val_fraction=0.1)
+        cache = Path(run_dir) / "cache"
+        prepare_dataset(data, cache, config, fmt=fmt, workers=workers, progress=progress)
+    info = CacheInfo.load(cache)
+    if to_dict(info.config.audio) != to_dict(audio):
+        raise ValueError(
+            f"the cache {cache} was prepared with other audio settings than the voice "
+            f"({to_dict(info.config.audio)} vs {to_dict(audio)}); pass the clips themselves as "
+            "--data (they are prepared with the voice's settings)"
+        )
+    if info.symbols.to_dict() != metadata["symbols"]:
+        raise ValueError(
+            f"the cache {cache} uses another symbol table than the voice; pass the clips "
+            "themselves as --data (they are prepared with the voice's symbol table)"
+        )
+    if _is_cache(data):  # a freshly prepared cache warned already
+        warning = little_data_warning(info.stats.get("seconds_by_speaker", {}))
+        if warning:
+            logger.warning("%s", warning)
+    return info
+
+
+class _SpeakerRows(TTSDataset):
+    """A cache split whose speaker ids are the fine-tuned model's rows."""
+
+    def __init__(self, root: Path, split: str, rows: list[int]):
+        super().__init__(root, split)
+        self.rows_of_speaker = rows
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        item = super().__getitem__(index)
+        item["speaker"] = torch.tensor(self.rows_of_speaker[int(item["speaker"])])
+        return item
+
+
+# ---------------------------------------------------------------------------------------------
+# the model
+
+
+def _speaker_names(
+    base: tuple[str, ...], data: tuple[str, ...], mode: SpeakerMode, rename: str | None
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(the data's speakers as named in the model, the model's speaker table)."""
+    names = data
+    if rename is not None:
+        if len(data) != 1:
+            raise ValueError(
+                f"--speaker names one speaker, but the data has {len(data)} ({', '.join(data)}); "
+                "leave it out (the data's names are used)"
+            )
+        names = (rename,)
+    if mode is SpeakerMode.REPLACE:
+        return names, names
+    taken = sorted(set(names) & set(base))
+    if taken:
+        raise ValueError(
+            f"the voice already has speaker(s) {', '.join(taken)}; name the new speaker with "
+            "--speaker NAME, or use --mode replace to make a voice of the data's speakers only"
+        )
+    return names, base + names
+
+
+def build_model(source: FlowTTS, cfg: FinetuneRunConfig) -> FlowTTS:
+    """The model a run trains: the source's weights, the speaker table of ``cfg.finetune``
+    (new rows at the mean of the source's), and the adapters / frozen parts of the mode.
+
+    A ``lora`` model holds :class:`~flowaudio.models.lora.LoRA` wrappers (and, in ``add`` mode,
+    a :class:`~flowaudio.models.lora.GrownEmbedding`); :func:`~flowaudio.models.lora.merge_lora`
+    turns it into a plain :class:`FlowTTS`.
+    """
+    ft = cfg.finetune
+    if len(ft.base_speakers) != source.config.speaker.n_speakers:
+        raise ValueError(
+            f"the source has {source.config.speaker.n_speakers} speakers, the run was made for "
+            f"{len(ft.base_speakers)} ({', '.join(ft.base_speakers)})"
+        )
+    old = source.speaker.table.weight.detach().float()
+    rows = []
+    for name in ft.speakers:
+        if name in ft.base_speakers:
+            rows.append(old[ft.base_speakers.index(name)])
+        else:
+            rows.append(old.mean(0))
+    table = torch.stack(rows)
+    model = FlowTTS(cfg.model, n_vocab=source.n_vocab)
+    state = {k: v for k, v in source.state_dict().items() if k != "speaker.table.weight"}
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    if unexpected or missing != ["speaker.table.weight"]:
+        raise ValueError(
+            f"the run's model config does not fit the source's weights (missing {missing}, "
+            f"unexpected {unexpected})"
+        )
+    with torch.no_grad():
+        model.speaker.table.weight.copy_(table)
+    if Adaptation(ft.adaptation) is Adaptation.FULL:
+        return model.requires_grad_(True)
+    model.requires_grad_(False)
+    apply_lora(model, ft.lora_targets, ft.lora_rank, ft.lora_alpha)
+    n_old = len(ft.base_speakers)
+    if SpeakerMode(ft.speaker_mode) is SpeakerMode.ADD:
+        model.speaker.table = GrownEmbedding(table[:n_old], table[n_old:])
+    else:
+        model.speaker.table.requires_grad_(True)
+    return model
+
+
+# ---------------------------------------------------------------------------------------------
+# the task
+
+
+class FinetuneTask(AcousticTask):
+    """:class:`~flowaudio.train.acoustic.AcousticTask` on a model that starts trained.
+
+    The data side (datasets, collate, validation losses, TensorBoard samples) is the acoustic
+    task's; the model, its speaker rows and the loss's duration term are fine-tuning's.
+    """
+
+    name = "finetune"
+
+    def __init__(
+        self,
+        cfg: FinetuneRunConfig,
+        source: FlowTTS,
+        source_metadata: dict[str, Any],
+        cache: CacheInfo,
+        run_dir: str | Path,
+        vocoder: str | None,
+    ):
+        # Not AcousticTask.__init__: that builds a fresh model with the cache's statistics.
+        self.cfg = cfg  # type: ignore[assignment]
+        self.cache_dir = Path(cache.root)
+        self.info = cache
+        self.run_dir = Path(run_dir)
+        self.source_metadata = dict(source_metadata)
+        self.vocoder = vocoder
+        self.model = build_model(source, cfg)
+        self.model.set_normalization(source.mel_mean.item(), source.mel_std.item())
+        self._log_floor = math.log(cache.config.audio.log_floor)
+        # The data's speakers are the last rows of the table (all of it in replace mode).
+        n_table, n_data = len(cfg.finetune.speakers), len(cache.speakers)
+        self.rows = list(range(n_table - n_data, n_table))
+        self._best: float | None = None
+        self._stale = 0
+
+    def train_dataset(self) -> TTSDataset:
+        return _SpeakerRows(self.cache_dir, "train", self.rows)
+
+    def val_dataset(self) -> TTSDataset | None:
+        val = _SpeakerRows(self.cache_dir, "val", self.rows)
+        return val if len(val) else None
+
+    def train_step(self, step: int, batch: Any, ctx: StepContext) -> dict[str, float]:
+        losses = ctx.call(
+            "model",
+            "loss",
+            batch,
+            total_duration_weight=self.cfg.finetune.total_duration_weight,  # type: ignore[attr-defined]
+        )
+        ctx.optimize("model", losses.total)
+        return {
+            "loss": float(losses.total.detach()),
+            "flow": float(losses.flow.detach()),
+            "prior": float(losses.prior.detach()),
+            "duration": float(losses.duration.detach()),
+            "total_duration": float(losses.total_duration.detach()),
+        }
+
+    def should_stop(self, step: int, val_metrics: dict[str, float]) -> bool:
+        """Early stopping on the validation loss (the history survives a resume: it is read
+        back from metrics.jsonl)."""
+        ft: FinetuneConfig = self.cfg.finetune  # type: ignore[attr-defined]
+        if ft.patience == 0 or "loss" not in val_metrics:
+            return False
+        if self._best is None:
+            self._replay_history(step)
+        loss = val_metrics["loss"]
+        if self._best is None or loss < self._best - ft.min_improvement * abs(self._best):
+            self._best, self._stale = loss, 0
+            return False
+        self._stale += 1
+        if self._stale >= ft.patience:
+            logger.info(
+                "early stop at step %d: the validation loss %.4f has not improved on %.4f for "
+                "%d validations",
+                step, loss, self._best, self._stale,
+            )  # fmt: skip
+            return True
+        return False
+
+    def _replay_history(self, step: int) -> None:
+        path = self.run_dir / "metrics.jsonl"
+        if not path.is_file():
+            return
+        ft: FinetuneConfig = self.cfg.finetune  # type: ignore[attr-defined]
+        for line in path.read_text(encoding="utf-8").splitlines():
+            try:
+                row = json.loads(line)
+            except ValueError:
+                continue
+            if row.get("split") != "val" or row.get("step", step) >= step or "loss" not in row:
+                continue
+            if self._best is None or row["loss"] < self._best - ft.min_improvement * abs(
+                self._best
+            ):
+                self._best, self._stale = row["loss"], 0
+            else:
+                self._stale += 1
+
+    def metadata(self) -> dict[str, Any]:
+        ft: FinetuneConfig = self.cfg.finetune  # type: ignore[attr-defined]
+        seconds = self.info.stats.get("seconds_by_speaker", {})
+        return {
+            **self.source_metadata,
+            "speakers": list(ft.speakers),
+            "corpus": str(self.cache_dir.resolve()),
+            "n_parameters": self.model.count_parameters(trainable_only=False),
+            "finetune": {
+                "source": ft.source,
+                "vocoder": self.vocoder,
+                "speaker_mode": ft.speaker_mode,
+                "adaptation": ft.adaptation,
+                "trainable_parameters": self.model.count_parameters(),
+                "minutes_by_speaker": {k: round(v / 60, 2) for k, v in seconds.items()},
+            },
+        }
+
+
+# ---------------------------------------------------------------------------------------------
+# adapter files
+
+
+def _adapter_key(key: str) -> bool:
+    """What a LoRA run changes: the adapters and the trained speaker rows."""
+    leaf = key.rpartition(".")[2]
+    return leaf in ("lora_a", "lora_b", "lora_scale") or key in (
+        "speaker.table.extra",  # add: the new rows
+        "speaker.table.weight",  # replace: the whole table
+    )
+
+
+def save_adapter(model: nn.Module, cfg: FinetuneRunConfig, path: str | Path) -> Path:
+    """Write what a LoRA run trained (adapters, new speaker rows) with the run's config.
+
+    The file is a ``torch.save`` dict of tensors and plain values (loaded with
+    ``weights_only=True``); apply it to the source voice with :func:`load_adapter`.
+    """
+    from flowaudio.train.checkpoint import save_checkpoint
+
+    if Adaptation(cfg.finetune.adaptation) is not Adaptation.LORA:
+        raise ValueError("a full fine-tuning changes every weight: export the run as a voice")
+    tensors = {
+        k: v.detach().cpu().clone() for k, v in model.state_dict().items() if _adapter_key(k)
+    }
+    path = Path(path)
+    save_checkpoint(
+        path,
+        {
+            "format": ADAPTER_FORMAT,
+            "kind": "flowaudio-lora",
+            "config": to_dict(cfg),
+            "tensors": tensors,
+        },
+    )
+    return path
+
+
+def load_adapter(source: FlowTTS, path: str | Path, merge: bool = True) -> FlowTTS:
+    """The source model with the adapter file ``path`` applied (merged into plain weights by
+    default, ready to export or synthesise).
+
+    Raises:
+        ValueError: not an adapter file, or made for another source model.
+    """
+    from flowaudio.train.checkpoint import load_checkpoint
+
+    state = load_checkpoint(Path(path))
+    if state.get("kind") != "flowaudio-lora" or state.get("format") != ADAPTER_FORMAT:
+        raise ValueError(f"{path} is not a flowaudio LoRA adapter file (format {ADAPTER_FORMAT})")
+    cfg = from_dict(FinetuneRunConfig, state["config"])
+    if to_dict(dataclasses.replace(cfg.model, speaker=source.config.speaker)) != to_dict(
+        source.config
+    ):
+        raise ValueError(f"{path} was made for another model than the source (its config differs)")
+    model = build_model(source, cfg)
+    missing, unexpected = model.load_state_dict(state["tensors"], strict=False)
+    lacking = [k for k in missing if _adapter_key(k)]
+    if unexpected or lacking:
+        raise ValueError(
+            f"{path} does not fit the source (unexpected {unexpected[:3]}, missing {lacking[:3]})"
+        )
+    model.set_normalization(source.mel_mean.item(), source.mel_std.item())
+    return merge_lora(model).eval() if merge else model.eval()
+
+
+# ---------------------------------------------------------------------------------------------
+# the command
+
+
+def finetune(
+    source: FlowTTS,
+    source_metadata: dict[str, Any],
+    source_name: str,
+    data: str | Path,
+    out: str | Path,
+    *,
+    vocoder: str | None = None,
+    speaker: str | None = None,
+    mode: SpeakerMode | str | None = None,
+    adaptation: Adaptation | str | None = None,
+    lora_rank: int | None = None,
+    config: str | Path | None = None,
+    max_steps: int | None = None,
+    data_format: str = "auto",
+    allow_new_data: bool = False,
+    progress: bool = True,
+) -> Trainer:
+    """``flowaudio finetune``: prepare ``data`` (unless it is a cache), then fine-tune
+    ``source`` into the run ``out`` (resumes when it holds a checkpoint); a LoRA run also
+    writes ``out/adapter.pt``.
+
+    Args:
+        source: the trained acoustic model (float32, eval).
+        source_metadata: its checkpoint-style metadata (symbols, speakers, audio, text, mel
+            statistics; ``distillation`` for a distilled student).
+        source_name: where it came from, recorded with the run (a resume must name the same).
+        data: clips (LJSpeech layout, multi-speaker CSV, NAME.wav + NAME.txt folder) or a cache.
+        vocoder: the voice whose vocoder the export reuses (``"default"`` or a voice path), or
+            None (export then needs ``--vocoder``).
+        speaker: the new speaker's name (single-speaker data; default: the data's name).
+        mode: ``add`` (default) or ``replace`` (:class:`SpeakerMode`).
+        adaptation: ``lora`` (default) or ``full``; lora_rank: r (default 8).
+        config: a preset (``auto``, ``tiny``) or a config file; default ``auto`` (settings
+            derived from the data) for a new run, the stored config when resuming.
+    """
+    out = Path(out)
+    info = prepare_data(data, out, source_metadata, fmt=data_format, progress=progress)
+    check_run_data(out, info, allow_new_data)
+    stored = _stored_config(out)
+    # On resume, what is not asked for again is what the run was started with.
+    before = stored.finetune if stored is not None else FinetuneConfig()
+    mode = SpeakerMode(mode or before.speaker_mode)
+    adaptation = Adaptation(adaptation or before.adaptation)
+    lora_rank = lora_rank or before.lora_rank
+    if speaker is None and stored is not None and len(info.speakers) == 1:
+        speaker = before.speakers[-1]
+    base = tuple(source_metadata["speakers"])
+    _, table = _speaker_names(base, info.speakers, mode, speaker)
+    train_rows = TTSDataset(info.root, "train").rows
+    train_seconds = sum(float(r["seconds"]) for r in train_rows)
+    train_frames = sum(int(r["n_frames"]) for r in train_rows)
+    requested = config if config is not None else (None if stored is not None else AUTO)
+
+    def adapt(cfg: FinetuneRunConfig) -> FinetuneRunConfig:
+        ft = dataclasses.replace(
+            cfg.finetune,
+            source=source_name,
+            base_speakers=base,
+            speakers=table,
+            speaker_mode=mode.value,
+            adaptation=adaptation.value,
+            lora_rank=lora_rank,
+        )
+        speaker_cfg = dataclasses.replace(source.config.speaker, n_speakers=len(table))
+        model = dataclasses.replace(source.config, speaker=speaker_cfg)
+        train = cfg.train
+        if requested == AUTO:
+            train = derive_train_config(train_seconds, train_frames, adaptation)
+        return dataclasses.replace(cfg, model=model, finetune=ft, train=train)
+
+    if stored is not None and adapt(stored).finetune != stored.finetune:
+        now, was = to_dict(adapt(stored).finetune), to_dict(stored.finetune)
+        changed = ", ".join(f"{k}: {was[k]!r} -> {now[k]!r}" for k in now if now[k] != was[k])
+        raise ConfigError(
+            f"{out} holds another fine-tuning ({changed}); resume it with the same --from, "
+            "--speaker, --mode and --lora-rank/--full, or choose a new --out"
+        )
+    cfg = resolve_run_config(
+        FinetuneRunConfig, out, requested, FINETUNE_PRESETS, AUTO, max_steps, adapt
+    )
+    task = FinetuneTask(cfg, source, source_metadata, info, out, vocoder)
+    trainable = task.model.count_parameters()
+    total = task.model.count_parameters(trainable_only=False)
+    trainer = fit_run(
+        task,
+        cfg,
+        out,
+        progress,
+        f"fine-tuning {source_name} ({cfg.finetune.adaptation}, {trainable / 1e6:.3f}M of "
+        f"{total / 1e6:.2f}M parameters train) on {train_seconds / 60:.1f} min of "
+        f"{', '.join(info.speakers)}; speakers {', '.join(cfg.finetune.speakers)}",
+    )
+    if adaptation is Adaptation.LORA and trainer.dist.is_main:
+        path = save_adapter(trainer.eval_modules()["model"], cfg, out / ADAPTER_FILE)
+        logger.info("adapter: %s (%.2f MB)", path, path.stat().st_size / 1e6)
+    return trainer
+
+
+def _stored_config(run_dir: Path) -> FinetuneRunConfig | None:
+    path = run_dir / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        return from_dict(FinetuneRunConfig, json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, ConfigError) as exc:
+        raise ConfigError(
+            f"{path} is not a fine-tuning run's config ({exc}); use a new --out"
+        ) from exc
