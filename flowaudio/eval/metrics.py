@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -41,6 +41,7 @@ __all__ = [
     "MCD_DB",
     "DtwResult",
     "McdResult",
+    "Pace",
     "QualityBars",
     "SimilarityBar",
     "SimilarityMatrix",
@@ -50,6 +51,7 @@ __all__ = [
     "mel_cepstral_distortion",
     "mel_cepstrum",
     "similarity_matrix",
+    "speech_span",
     "wer_bar",
 ]
 
@@ -301,3 +303,51 @@ def wer_bar(steps: int, margin: float, wer: float | None, reference_wer: float |
     if wer is None or reference_wer is None:
         return WerBar(steps, margin, wer, reference_wer, None)
     return WerBar(steps, margin, wer, reference_wer, wer <= reference_wer + margin + 1e-9)
+
+
+# ---------------------------------------------------------------------------------------------
+# Pace
+
+
+def speech_span(samples: np.ndarray, sample_rate: int, top_db: float = 40.0) -> float:
+    """Seconds from the first to the last 20 ms frame (10 ms hop) whose RMS is within ``top_db``
+    of the loudest frame's: the clip without its leading and trailing silence (pauses inside
+    are kept), to within a frame. 0.0 for silence or a clip shorter than one frame."""
+    x = np.asarray(samples, dtype=np.float64)
+    if x.ndim != 1:
+        raise ValueError(f"expected mono audio, got shape {x.shape}")
+    frame, hop = int(0.02 * sample_rate), int(0.01 * sample_rate)
+    if frame < 1 or hop < 1 or len(x) < frame:
+        return 0.0
+    starts = np.arange(0, len(x) - frame + 1, hop)
+    energy = np.concatenate([[0.0], np.cumsum(x * x)])
+    power = (energy[starts + frame] - energy[starts]) / frame
+    if not power.max() > 0:
+        return 0.0
+    loud = np.flatnonzero(power >= power.max() * 10.0 ** (-top_db / 10.0))
+    return float((starts[loud[-1]] + frame - starts[loud[0]]) / sample_rate)
+
+
+@dataclass(frozen=True)
+class Pace:
+    """Durations of synthesized clips against the references of the same sentences (totals
+    over the clips; a ratio above 1 is slower speech)."""
+
+    seconds: float
+    reference_seconds: float
+    speech_seconds: float
+    """Without each clip's leading and trailing silence (:func:`speech_span`)."""
+    reference_speech_seconds: float
+    ratio: float = field(init=False)
+    speech_ratio: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        if not (self.reference_seconds > 0 and self.reference_speech_seconds > 0):
+            raise ValueError(
+                f"reference durations must be positive, got {self.reference_seconds} s and "
+                f"{self.reference_speech_seconds} s of speech"
+            )
+        object.__setattr__(self, "ratio", self.seconds / self.reference_seconds)
+        object.__setattr__(
+            self, "speech_ratio", self.speech_seconds / self.reference_speech_seconds
+        )

@@ -4,6 +4,7 @@ global backend state is touched and nothing needs a display)."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -54,38 +55,51 @@ def plot_mels(
     return path
 
 
-def plot_wer_vs_steps(
-    path: Path,
-    steps: Sequence[int],
-    wer: Mapping[str, Sequence[float]],
-    reference_wer: Mapping[str, float],
-) -> Path:
-    """WER (percent) against ODE steps: a solid line per speaker, its reference WER dashed in
-    the same colour."""
-    fig = _figure(7, 4.5)
-    ax = fig.subplots()
-    colours = [f"C{i}" for i in range(10)]
-    for k, (speaker, values) in enumerate(wer.items()):
-        colour = colours[k % len(colours)]
-        ax.plot(steps, [100 * v for v in values], marker="o", color=colour, label=f"{speaker}")
-        if speaker in reference_wer:
-            ax.axhline(
-                100 * reference_wer[speaker],
-                color=colour,
-                linestyle="--",
-                linewidth=1,
-                label=f"{speaker} reference",
-            )
-    ax.set_xscale("log", base=2)
-    ax.set_xticks(list(steps), [str(s) for s in steps])
-    ax.minorticks_off()
-    ax.set_xlabel("ODE steps")
-    ax.set_ylabel("WER (%), pocketsphinx")
-    highest = max([100 * v for vals in wer.values() for v in vals] + [0.0])
-    ax.set_ylim(0, max(10.0, 1.08 * highest))  # headroom: a line at 100 % stays visible
-    ax.grid(True, alpha=0.3)
-    ax.legend(fontsize=8, ncols=2)
-    ax.set_title("Intelligibility against step count (dashed: reference audio)", fontsize=10)
+@dataclass(frozen=True)
+class QualityPanel:
+    """One measure against network evaluations.
+
+    Attributes:
+        ylabel: the measure and its unit.
+        lines: label -> points (evaluations, value, annotation), one line each.
+        levels: label -> a value drawn as a horizontal dashed line (the references).
+        ymin: the axis' lower end (None: matplotlib's choice).
+    """
+
+    ylabel: str
+    lines: Mapping[str, Sequence[tuple[int, float, str]]]
+    levels: Mapping[str, float]
+    ymin: float | None = None
+
+
+def plot_quality_vs_evaluations(path: Path, title: str, panels: Sequence[QualityPanel]) -> Path:
+    """Panels side by side, x: velocity-network evaluations per clip (log 2), points annotated
+    (step counts), a solid line per label and a dashed line per level."""
+    if not panels:
+        raise ValueError("plot_quality_vs_evaluations needs at least one panel")
+    fig = _figure(4.6 * len(panels), 4.2)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    for ax, panel in zip(axes, panels, strict=True):
+        ticks: set[int] = set()
+        for k, (label, points) in enumerate(panel.lines.items()):
+            xs = [p[0] for p in points]
+            ticks.update(xs)
+            ax.plot(xs, [p[1] for p in points], marker="o", color=f"C{k % 10}", label=label)
+            for x, y, note in points:
+                ax.annotate(note, (x, y), textcoords="offset points", xytext=(3, 4), fontsize=7)
+        for k, (label, value) in enumerate(panel.levels.items()):
+            ax.axhline(value, color=f"C{(k + 5) % 10}", linestyle="--", linewidth=1, label=label)
+        ax.set_xscale("log", base=2)
+        if ticks:
+            ax.set_xticks(sorted(ticks), [str(t) for t in sorted(ticks)])
+        ax.minorticks_off()
+        ax.set_xlabel("velocity evaluations per clip")
+        ax.set_ylabel(panel.ylabel)
+        if panel.ymin is not None:
+            ax.set_ylim(bottom=panel.ymin)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.suptitle(title, fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, format="png")
     return path

@@ -1,45 +1,58 @@
-"""``flowaudio evaluate``: synthesize a test set at several step counts and measure it.
+"""``flowaudio evaluate``: synthesize a test set on a grid of settings and measure it.
 
-For every usable row of the test set (:mod:`flowaudio.eval.testset`) and every step count:
+A setting is a pair (ODE steps, guidance scale); the grid is every pair of the step counts and
+guidance scales asked for, plus the voice's default pair. A distilled voice refuses a guidance
+other than 1 (its guidance is folded in): such pairs are left out with a note. The k-th usable
+row of the test set (0-based) is synthesized with seed ``seed + k`` at every setting, so settings
+differ only by the ODE solve.
 
-- intelligibility: pocketsphinx transcripts of the synthesized audio and, once per row, of the
-  reference recording; corpus-level WER (errors / reference words) per speaker and overall;
-- mel-cepstral distortion against the reference, DTW-aligned (:mod:`flowaudio.eval.metrics`
-  says exactly what is computed);
+Each clip is judged the same way, whether it is a synthesized clip, the reference recording or
+its copy synthesis (the reference's own log-mels through the voice's neural vocoder: what the
+vocoder alone costs):
+
+- intelligibility: transcripts by each ASR (pocketsphinx, Whisper base); corpus-level WER
+  (errors / reference words) per speaker and overall;
+- DNSMOS P.808, SIG, BAK and OVRL (:mod:`flowaudio.eval.dnsmos`), and their difference to the
+  references': an artifact alarm, not a naturalness score;
+- mel-cepstral distortion against the reference, DTW-aligned (:mod:`flowaudio.eval.metrics`);
+- pace: total duration, and speech span without leading and trailing silence, against the
+  references' (:class:`~flowaudio.eval.metrics.Pace`);
 - speaker similarity: resemblyzer embeddings; each teacher is the normalised mean of its
-  reference clips' embeddings, each synthesized speaker the same over its synthesized clips;
-  a matrix of cosines synthesized speaker x teacher per step count;
-- real-time factor: synthesis wall time / audio duration (median over rows), after one
-  warm-up synthesis per step count, with the onnxruntime thread count recorded.
+  reference clips' embeddings, each synthesized speaker the same over its clips; a matrix of
+  cosines synthesized speaker x teacher per system;
+- real-time factor of the synthesis: wall time / audio duration (median over rows), after one
+  warm-up synthesis per setting, with the onnxruntime thread count recorded.
 
-The bars (:class:`~flowaudio.eval.metrics.QualityBars`) are checked per speaker, and
-:func:`write_report` writes ``report.md``, ``report.json`` and ``plots/*.png``.
-
-The k-th usable row of the test set (0-based) is synthesized with seed ``seed + k`` at every
-step count, so step counts differ only by the ODE solve.
+:func:`evaluate` measures (:class:`EvaluationReport`, whose :meth:`~EvaluationReport.to_dict` is
+the JSON document); :mod:`flowaudio.eval.render` writes ``report.md``, ``report.json`` and the
+plots. The bars (:class:`~flowaudio.eval.metrics.QualityBars`) are checked per speaker on the
+first ASR of the run.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
+import dataclasses
+import enum
 import logging
 import os
 import statistics
 import time
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import numpy as np
 
 from flowaudio.audio.io import AudioError, load_audio
 from flowaudio.audio.mel import log_mel_spectrogram, min_num_samples
 from flowaudio.data.manifest import ManifestProblem, safe_id
-from flowaudio.eval.asr import GroupedWer, WerResult, grouped_word_error_rate
+from flowaudio.eval.asr import ASR_NAMES, GroupedWer, Recognizer, grouped_word_error_rate
+from flowaudio.eval.dnsmos import DnsmosScore
 from flowaudio.eval.metrics import (
     DEFAULT_MCD_ORDER,
+    Pace,
     QualityBars,
     SimilarityBar,
     SimilarityMatrix,
@@ -47,18 +60,25 @@ from flowaudio.eval.metrics import (
     mean_embedding,
     mel_cepstral_distortion,
     similarity_matrix,
+    speech_span,
     wer_bar,
 )
 from flowaudio.eval.testset import EvalItem, EvalSet
 from flowaudio.version import __version__
 
 if TYPE_CHECKING:
+    from flowaudio.config import AudioConfig
+    from flowaudio.eval.dnsmos import Dnsmos
+    from flowaudio.eval.speaker import SpeakerEncoder
     from flowaudio.runtime.synthesizer import Voice
 
 logger = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 DEFAULT_STEPS = (1, 2, 4, 8)
+REFERENCE = "reference"
+COPY = "copy synthesis"
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -66,16 +86,24 @@ class EvalOptions:
     """Settings of one evaluation run."""
 
     steps: tuple[int, ...] = DEFAULT_STEPS
-    """ODE step counts; the voice's default step count is added when missing."""
+    """ODE step counts."""
+    guidance: tuple[float, ...] | None = None
+    """Guidance scales, paired with every step count (None: the voice's default only)."""
+    asr: tuple[str, ...] = ("pocketsphinx",)
+    """Recognisers (:data:`flowaudio.eval.asr.ASR_NAMES`); the bars use the first."""
+    whisper_model: Path | None = None
+    """CTranslate2 Whisper directory (None: the packaged Whisper base)."""
+    dnsmos: bool = True
+    """Score every clip with DNSMOS (speechmos)."""
     seed: int = 0
     """The k-th usable row is synthesized with seed ``seed + k``."""
     threads: int = 1
-    """onnxruntime intra-op threads of the voice (RTF is measured with these) and torch
-    threads of the speaker encoder."""
+    """onnxruntime intra-op threads of the voice (RTF is measured with these), of DNSMOS and
+    of Whisper, and torch threads of the speaker encoder."""
     mcd_order: int = DEFAULT_MCD_ORDER
     """Mel-cepstral coefficients c1..c{mcd_order} in the MCD."""
     mel_plots: int = 3
-    """Samples drawn as mel spectrograms (synthesized at the default steps over reference)."""
+    """Samples drawn as mel spectrograms (synthesized at the default setting over reference)."""
     similarity: bool = True
     """Measure speaker similarity (needs reference audio; loads resemblyzer)."""
     bars: QualityBars = field(default_factory=QualityBars)
@@ -85,6 +113,12 @@ class EvalOptions:
             isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 128 for s in self.steps
         ):
             raise ValueError(f"steps must be integers in [1, 128], got {self.steps!r}")
+        if self.guidance is not None and (
+            not self.guidance or any(not 0.0 <= g <= 10.0 for g in self.guidance)
+        ):
+            raise ValueError(f"guidance scales must be in [0, 10], got {self.guidance!r}")
+        if not self.asr or any(a not in ASR_NAMES for a in self.asr):
+            raise ValueError(f"asr must name some of {', '.join(ASR_NAMES)}, got {self.asr!r}")
         if self.seed < 0 or self.threads < 1 or self.mel_plots < 0:
             raise ValueError(
                 f"need seed >= 0, threads >= 1, mel_plots >= 0; got seed={self.seed}, "
@@ -92,29 +126,99 @@ class EvalOptions:
             )
 
 
+@dataclass(frozen=True, order=True)
+class Setting:
+    """One point of the grid: ODE steps and guidance scale."""
+
+    steps: int
+    guidance: float
+    evaluations: int = field(init=False, compare=False)
+    """Velocity-network evaluations per clip: a guided step runs the network twice
+    (conditional and unconditional)."""
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "evaluations", self.steps * (1 if self.guidance == 1.0 else 2))
+
+    @property
+    def name(self) -> str:
+        return f"steps={self.steps},guidance={self.guidance:g}"
+
+    @property
+    def label(self) -> str:
+        return f"{self.steps} step{'s' if self.steps != 1 else ''}, guidance {self.guidance:g}"
+
+
+@dataclass(frozen=True)
+class SkippedSetting:
+    """A grid point the voice refused, with its reason."""
+
+    setting: Setting
+    reason: str
+
+
+@dataclass(frozen=True)
+class Clip:
+    """What was measured on one clip (synthesized, reference or copy synthesis)."""
+
+    transcripts: dict[str, str]
+    """ASR name -> words heard."""
+    dnsmos: DnsmosScore | None
+    mcd: float | None
+    """Against the reference (None for the reference itself, or without one)."""
+    seconds: float
+    speech_seconds: float
+    """Without leading and trailing silence (:func:`~flowaudio.eval.metrics.speech_span`)."""
+    rtf: float | None
+    """Synthesis wall time / duration (synthesized clips only)."""
+
+
 @dataclass(frozen=True)
 class RowResult:
-    """What was measured on one test-set row (step counts as keys)."""
+    """One test-set row: its clips by system name (``reference``, ``copy synthesis`` and
+    :attr:`Setting.name` of each setting)."""
 
     line: int
     speaker: str
     text: str
-    reference_transcript: str | None
-    transcripts: dict[int, str]
-    mcd: dict[int, float]
-    seconds: dict[int, float]
-    """Audio duration of the synthesized clip."""
-    rtf: dict[int, float]
+    clips: dict[str, Clip]
+
+
+@dataclass(frozen=True)
+class Grouped(Generic[T]):
+    """A measure over all rows and per speaker."""
+
+    overall: T
+    speakers: dict[str, T]
 
 
 @dataclass(frozen=True)
 class RtfSummary:
-    """Real-time factor of one step count: synthesis wall time / audio duration."""
+    """Real-time factor of one setting: synthesis wall time / audio duration."""
 
     median: float
     mean: float
     wall_seconds: float
     audio_seconds: float
+
+
+@dataclass(frozen=True)
+class SystemResult:
+    """Everything measured on one system's clips over the test set.
+
+    A system is the references, their copy synthesis, or the voice at one :class:`Setting`.
+    """
+
+    name: str
+    setting: Setting | None
+    wer: dict[str, GroupedWer]
+    """ASR name -> WER."""
+    dnsmos: Grouped[DnsmosScore] | None
+    dnsmos_minus_reference: Grouped[DnsmosScore] | None
+    mcd: Grouped[float] | None
+    """Mean MCD (dB) over rows."""
+    pace: Grouped[Pace] | None
+    similarity: SimilarityMatrix | None
+    rtf: RtfSummary | None
 
 
 @dataclass(frozen=True)
@@ -145,108 +249,85 @@ class MelSample:
 
 
 @dataclass(frozen=True)
+class EvalSetInfo:
+    path: Path
+    rows: int
+    speakers: tuple[str, ...]
+    skipped: tuple[ManifestProblem, ...]
+
+
+@dataclass(frozen=True)
 class EvaluationReport:
     """Everything :func:`evaluate` measured; :meth:`to_dict` is the JSON document."""
 
     voice: dict[str, Any]
-    test_set: Path
+    test_set: EvalSetInfo
     options: EvalOptions
-    steps: tuple[int, ...]
-    default_steps: int
-    rows: tuple[RowResult, ...]
-    skipped: tuple[ManifestProblem, ...]
-    reference_wer: GroupedWer | None
-    wer: dict[int, GroupedWer]
-    mcd: dict[int, dict[str, float]]
-    """Mean MCD (dB) per speaker, per step count (empty without reference audio)."""
-    mcd_overall: dict[int, float]
-    rtf: dict[int, RtfSummary]
-    similarity: dict[int, SimilarityMatrix]
+    asr_models: dict[str, str]
+    """ASR name -> what ran (Whisper's model directory and compute type)."""
+    settings: tuple[Setting, ...]
+    default: Setting
+    """The voice's default setting (the bars are measured there)."""
+    skipped_settings: tuple[SkippedSetting, ...]
+    reference: SystemResult | None
+    copy_synthesis: SystemResult | None
+    synthesized: tuple[SystemResult, ...]
+    """One per setting, in the order of :attr:`settings`."""
     bars: dict[str, SpeakerBars]
-    mel_samples: tuple[MelSample, ...]
+    rows: tuple[RowResult, ...]
+    mel_samples: tuple[MelSample, ...] = field(metadata={"json": False})
     seconds: float
 
     @property
     def speakers(self) -> tuple[str, ...]:
-        return tuple(dict.fromkeys(r.speaker for r in self.rows))
+        return self.test_set.speakers
 
     @property
     def passed(self) -> bool | None:
         """The bars of all speakers together (see :attr:`SpeakerBars.passed`)."""
         return _combine([b.passed for b in self.bars.values()])
 
-    def to_dict(self) -> dict[str, Any]:
-        def wer_dict(g: GroupedWer) -> dict[str, Any]:
-            return {
-                "overall": _wer_cell(g.overall),
-                "speakers": {s: _wer_cell(w) for s, w in g.groups.items()},
-            }
+    def system(self, setting: Setting) -> SystemResult:
+        return self.synthesized[self.settings.index(setting)]
 
-        bars = self.options.bars
-        return {
+    @property
+    def systems(self) -> tuple[SystemResult, ...]:
+        """References, copy synthesis (when measured) and every setting."""
+        return tuple(s for s in (self.reference, self.copy_synthesis) if s) + self.synthesized
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {
             "schema_version": SCHEMA_VERSION,
             "flowaudio_version": __version__,
-            "voice": self.voice,
-            "test_set": {
-                "path": str(self.test_set),
-                "rows": len(self.rows),
-                "speakers": list(self.speakers),
-                "skipped": [{"where": p.source, "reason": p.reason} for p in self.skipped],
-            },
-            "settings": {
-                "steps": list(self.steps),
-                "default_steps": self.default_steps,
-                "seed": self.options.seed,
-                "onnxruntime_threads": self.options.threads,
-                "cpu_count": os.cpu_count(),
-                "mcd": {
-                    "order": self.options.mcd_order,
-                    "definition": "mean over the DTW path of 10*sqrt(2)/ln(10) * "
-                    "||c_synth - c_ref||_2 over c1..cD, c = DCT-II/(2N) of the natural-log "
-                    "mel amplitude (flowaudio.eval.metrics)",
-                },
-                "bars": {
-                    "default_steps_margin": bars.default_steps_margin,
-                    "two_steps_margin": bars.two_steps_margin,
-                    "similarity": "cosine to the own teacher > to every other teacher",
-                },
-            },
-            "wer": {
-                "reference": None if self.reference_wer is None else wer_dict(self.reference_wer),
-                "synthesized": {str(s): wer_dict(g) for s, g in self.wer.items()},
-            },
-            "mcd": {
-                str(s): {"overall": self.mcd_overall[s], "speakers": self.mcd[s]} for s in self.mcd
-            },
-            "rtf": {str(s): vars(r) for s, r in self.rtf.items()},
-            "similarity": {str(s): m.to_dict() for s, m in self.similarity.items()},
-            "bars": {
-                "passed": self.passed,
-                "speakers": {
-                    s: {
-                        "passed": b.passed,
-                        "wer_default_steps": vars(b.wer_default),
-                        "wer_two_steps": vars(b.wer_two_steps),
-                        "similarity": vars(b.similarity),
-                    }
-                    for s, b in self.bars.items()
-                },
-            },
-            "rows": [
-                {
-                    "line": r.line,
-                    "speaker": r.speaker,
-                    "text": r.text,
-                    "reference_transcript": r.reference_transcript,
-                    "transcripts": {str(s): t for s, t in r.transcripts.items()},
-                    "mcd": {str(s): v for s, v in r.mcd.items()},
-                    "seconds": {str(s): v for s, v in r.seconds.items()},
-                    "rtf": {str(s): v for s, v in r.rtf.items()},
-                }
-                for r in self.rows
-            ],
-            "seconds": self.seconds,
+            "cpu_count": os.cpu_count(),
+            **plain(self),
         }
+        data["bars"] = {"passed": self.passed, "speakers": data["bars"]}
+        for spk, bars in self.bars.items():
+            data["bars"]["speakers"][spk]["passed"] = bars.passed
+        return data
+
+
+def plain(obj: Any) -> Any:
+    """JSON-ready data: dataclasses field by field (less fields marked ``json: False``),
+    mappings with string keys, sequences as lists, arrays as nested lists, paths as strings."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {
+            f.name: plain(getattr(obj, f.name))
+            for f in dataclasses.fields(obj)
+            if f.metadata.get("json", True)
+        }
+    if isinstance(obj, Mapping):
+        return {str(k): plain(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, (Path, enum.Enum)):
+        return str(obj.value if isinstance(obj, enum.Enum) else obj)
+    return obj
 
 
 def _combine(results: list[bool | None]) -> bool | None:
@@ -255,16 +336,6 @@ def _combine(results: list[bool | None]) -> bool | None:
     if any(r is None for r in results) or not results:
         return None
     return True
-
-
-def _wer_cell(w: WerResult) -> dict[str, Any]:
-    return {
-        "wer": w.wer,
-        "words": w.words,
-        "substitutions": w.substitutions,
-        "deletions": w.deletions,
-        "insertions": w.insertions,
-    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -300,6 +371,89 @@ def resolve_speakers(voice: Voice, test_set: EvalSet) -> dict[str | None, str]:
     return mapping
 
 
+@dataclass
+class _Judges:
+    """The models every clip goes through, loaded once."""
+
+    asr: dict[str, Recognizer]
+    dnsmos: Dnsmos | None
+    encoder: SpeakerEncoder | None
+    cfg: AudioConfig
+    mcd_order: int
+
+    def judge(
+        self,
+        samples: np.ndarray,
+        sample_rate: int,
+        ref_mel: np.ndarray | None,
+        rtf: float | None = None,
+    ) -> Clip:
+        mcd = None
+        if ref_mel is not None:
+            mel = log_mel_spectrogram(_at_least(samples, self.cfg), self.cfg)
+            mcd = mel_cepstral_distortion(mel, ref_mel, self.mcd_order).mcd
+        return Clip(
+            transcripts={n: a.transcribe(samples, sample_rate) for n, a in self.asr.items()},
+            dnsmos=None if self.dnsmos is None else self.dnsmos.score(samples, sample_rate),
+            mcd=mcd,
+            seconds=len(samples) / sample_rate,
+            speech_seconds=speech_span(samples, sample_rate),
+            rtf=rtf,
+        )
+
+
+def _load_judges(options: EvalOptions, test_set: EvalSet, cfg: AudioConfig) -> _Judges:
+    from flowaudio.eval.asr import make_transcriber
+
+    dnsmos = encoder = None
+    if options.dnsmos:
+        from flowaudio.eval.dnsmos import Dnsmos
+
+        dnsmos = Dnsmos(threads=options.threads)
+    if options.similarity and test_set.has_references:
+        from flowaudio.eval.speaker import SpeakerEncoder
+
+        encoder = SpeakerEncoder(threads=options.threads)
+    asr = {
+        name: make_transcriber(name, options.whisper_model, options.threads) for name in options.asr
+    }
+    return _Judges(asr, dnsmos, encoder, cfg, options.mcd_order)
+
+
+def _grid(
+    voice: Voice, options: EvalOptions, first: EvalItem, speaker: str
+) -> tuple[list[Setting], list[SkippedSetting]]:
+    """The settings to run, each warmed up once (the first run of a session allocates, and
+    would count in the RTF), and those the voice refuses."""
+    d = voice.meta.defaults
+    default = Setting(d.steps, d.guidance_scale)
+    guidance = options.guidance or (d.guidance_scale,)
+    wanted = sorted({Setting(s, g) for s in options.steps for g in guidance} | {default})
+    if default not in {Setting(s, g) for s in options.steps for g in guidance}:
+        logger.info("adding the voice's default setting (%s) to the grid", default.label)
+
+    def failure(s: Setting) -> ValueError | None:
+        try:
+            voice.synthesize(
+                first.text, speaker=speaker, steps=s.steps, guidance_scale=s.guidance, seed=0
+            )
+        except ValueError as exc:
+            return exc
+        return None
+
+    settings, skipped = [], []
+    for s in wanted:
+        exc = failure(s)
+        # A refusal of the setting (a distilled voice and guidance != 1) or a bad first row
+        # (reported and skipped with the rows): only the first is the setting's fault.
+        if exc is not None and s.guidance != 1.0 and failure(Setting(s.steps, 1.0)) is None:
+            logger.warning("skipping %s: %s", s.label, exc)
+            skipped.append(SkippedSetting(s, str(exc)))
+            continue
+        settings.append(s)
+    return settings, skipped
+
+
 def evaluate(
     voice: Voice,
     test_set: EvalSet,
@@ -313,8 +467,8 @@ def evaluate(
         voice: a loaded voice; load it with ``threads=options.threads`` so the RTF is measured
             with the thread count the report states.
         test_set: from :func:`flowaudio.eval.testset.load_test_set`.
-        options: steps, seed, ... (defaults: :class:`EvalOptions`).
-        audio_dir: where to write the synthesized WAVs (None: nowhere).
+        options: settings grid, ASRs, seed, ... (defaults: :class:`EvalOptions`).
+        audio_dir: where to write the synthesized (and copy-synthesized) WAVs (None: nowhere).
         progress: show a progress bar.
 
     Raises:
@@ -323,36 +477,26 @@ def evaluate(
     """
     from tqdm.auto import tqdm
 
-    from flowaudio.eval.asr import Transcriber
-
     options = options or EvalOptions()
     started = time.perf_counter()
-    default_steps = voice.meta.defaults.steps
-    steps = tuple(sorted(set(options.steps) | {default_steps}))
-    if default_steps not in options.steps:
-        logger.info("adding the voice's default step count %d to the steps", default_steps)
     speakers = resolve_speakers(voice, test_set)
     cfg = voice.audio_config
-    asr = Transcriber()
-    encoder = None
-    if options.similarity and test_set.has_references:
-        from flowaudio.eval.speaker import SpeakerEncoder
-
-        encoder = SpeakerEncoder(threads=options.threads)
-
+    sr = voice.sample_rate
+    judges = _load_judges(options, test_set, cfg)
     first = test_set.items[0]
-    for s in steps:  # warm-up: the first run of a session allocates, and would count in the RTF
-        with contextlib.suppress(ValueError):  # that row is reported and skipped below
-            voice.synthesize(first.text, speaker=speakers[first.speaker], steps=s, seed=0)
+    settings, skipped_settings = _grid(voice, options, first, speakers[first.speaker])
+    d = voice.meta.defaults
+    default = Setting(d.steps, d.guidance_scale)
+    copy = voice.meta.vocoder == "onnx" and test_set.has_references
 
     rows: list[RowResult] = []
     skipped = list(test_set.problems)
-    teacher_emb: dict[str, list[np.ndarray]] = defaultdict(list)
-    synth_emb: dict[int, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
+    embeddings: dict[str, dict[str, list[np.ndarray]]] = defaultdict(lambda: defaultdict(list))
     mel_rows: list[tuple[EvalItem, str, np.ndarray, np.ndarray | None]] = []
     for k, item in enumerate(tqdm(test_set.items, desc="evaluate", disable=not progress)):
         speaker = speakers[item.speaker]
         where = f"{test_set.path}:{item.line}"
+        audio: dict[str, np.ndarray] = {}
         reference = ref_mel = None
         if item.audio_path is not None:
             try:
@@ -364,66 +508,99 @@ def evaluate(
                 logger.warning("skipping %s: reference audio unusable: %s", where, exc)
                 skipped.append(ManifestProblem(where, f"reference audio unusable: {exc}"))
                 continue
-        audio: dict[int, np.ndarray] = {}
-        wall: dict[int, float] = {}
+            audio[REFERENCE] = reference
+            if copy:
+                audio[COPY] = _copy_synthesis(voice, ref_mel, len(reference))
+        wall: dict[str, float] = {}
         try:
-            for s in steps:
+            for s in settings:
                 t0 = time.perf_counter()
-                out = voice.synthesize(item.text, speaker=speaker, steps=s, seed=options.seed + k)
-                wall[s] = time.perf_counter() - t0
-                audio[s] = out.samples
+                out = voice.synthesize(
+                    item.text,
+                    speaker=speaker,
+                    steps=s.steps,
+                    guidance_scale=s.guidance,
+                    seed=options.seed + k,
+                )
+                wall[s.name] = time.perf_counter() - t0
+                audio[s.name] = out.samples
         except ValueError as exc:
             logger.warning("skipping %s: cannot synthesize: %s", where, exc)
             skipped.append(ManifestProblem(where, f"cannot synthesize: {exc}"))
             continue
-        sr = voice.sample_rate
-        mcd = {}
-        if ref_mel is not None:
-            for s in steps:
-                synth_mel = log_mel_spectrogram(_at_least(audio[s], cfg), cfg)
-                mcd[s] = mel_cepstral_distortion(synth_mel, ref_mel, options.mcd_order).mcd
-        if encoder is not None and reference is not None:
-            _embed_into(teacher_emb[speaker], encoder, reference, cfg.sample_rate, where)
-            for s in steps:
-                _embed_into(synth_emb[s][speaker], encoder, audio[s], sr, f"{where} ({s} steps)")
+        clips = {}
+        for name, samples in audio.items():
+            rtf = wall[name] / (len(samples) / sr) if name in wall else None
+            clips[name] = judges.judge(samples, sr, None if name == REFERENCE else ref_mel, rtf)
+            if judges.encoder is not None:
+                _embed_into(embeddings[name][speaker], judges.encoder, samples, sr, where)
         if audio_dir is not None:
-            from flowaudio.audio.io import save_wav
-
-            for s in steps:
-                save_wav(audio_dir / f"{item.line:05d}_{speaker}_{s}steps.wav", audio[s], sr)
-        rows.append(
-            RowResult(
-                line=item.line,
-                speaker=speaker,
-                text=item.text,
-                reference_transcript=None
-                if reference is None
-                else asr.transcribe(reference, cfg.sample_rate),
-                transcripts={s: asr.transcribe(audio[s], sr) for s in steps},
-                mcd=mcd,
-                seconds={s: len(audio[s]) / sr for s in steps},
-                rtf={s: wall[s] / (len(audio[s]) / sr) for s in steps},
-            )
-        )
-        mel_rows.append((item, speaker, audio[default_steps], ref_mel))
+            _save_clips(audio_dir, item.line, speaker, audio, sr)
+        rows.append(RowResult(item.line, speaker, item.text, clips))
+        mel_rows.append((item, speaker, audio[default.name], ref_mel))
     if not rows:
         raise ValueError(
             f"no row of {test_set.path} could be evaluated ({len(skipped)} skipped; first: "
             f"{skipped[0].source}: {skipped[0].reason})"
         )
-    return _summarise(
-        voice,
-        test_set,
-        options,
-        steps,
-        default_steps,
-        rows,
-        skipped,
-        teacher_emb,
-        synth_emb,
-        _mel_samples(mel_rows, options.mel_plots, cfg),
-        time.perf_counter() - started,
+    return summarise(
+        Measurements(
+            voice=_describe_voice(voice),
+            test_set=EvalSetInfo(
+                test_set.path,
+                len(rows),
+                tuple(dict.fromkeys(r.speaker for r in rows)),
+                tuple(skipped),
+            ),
+            options=options,
+            asr_models={name: _describe(a) for name, a in judges.asr.items()},
+            settings=tuple(settings),
+            default=default,
+            skipped_settings=tuple(skipped_settings),
+            rows=tuple(rows),
+            embeddings={k: dict(v) for k, v in embeddings.items()},
+            mel_samples=_mel_samples(mel_rows, options.mel_plots, cfg),
+            seconds=time.perf_counter() - started,
+        )
     )
+
+
+def _describe_voice(voice: Voice) -> dict[str, Any]:
+    meta = voice.meta
+    return {
+        "name": meta.name,
+        "path": None if voice.path is None else str(voice.path),
+        "speakers": list(voice.speakers),
+        "sample_rate": voice.sample_rate,
+        "hop_length": voice.audio_config.hop_length,
+        "vocoder": meta.vocoder,
+        "defaults": vars(meta.defaults),
+        "provenance": meta.provenance,
+    }
+
+
+def _copy_synthesis(voice: Voice, ref_mel: np.ndarray, n_samples: int) -> np.ndarray:
+    """The reference's own log-mels (C, T) through the voice's vocoder, trimmed to its length."""
+    mel = np.ascontiguousarray(ref_mel[None].astype(np.float32))
+    audio = np.asarray(voice.backend.vocode(mel))[0]
+    audio = np.clip(np.nan_to_num(audio, nan=0.0), -1.0, 1.0)
+    return audio[:n_samples].astype(np.float32)
+
+
+def _describe(asr: Recognizer) -> str:
+    model_dir = getattr(asr, "model_dir", None)
+    if model_dir is None:
+        return asr.name
+    return f"{asr.name} ({model_dir}, {getattr(asr, 'compute_type', '?')})"
+
+
+def _save_clips(audio_dir: Path, line: int, speaker: str, audio: dict[str, np.ndarray], sr: int):
+    from flowaudio.audio.io import save_wav
+
+    for name, samples in audio.items():
+        if name != REFERENCE:
+            tag = "copy" if name == COPY else name.replace("steps=", "").replace(",guidance=", "_g")
+            save_wav(audio_dir / f"{line:05d}_{speaker}_{tag}.wav", samples, sr)
 
 
 def _at_least(samples: np.ndarray, cfg) -> np.ndarray:
@@ -451,318 +628,136 @@ def _mel_samples(mel_rows, n: int, cfg) -> tuple[MelSample, ...]:
     )
 
 
-def _summarise(
-    voice,
-    test_set,
-    options,
-    steps,
-    default_steps,
-    rows,
-    skipped,
-    teacher_emb,
-    synth_emb,
-    mel_samples,
-    seconds,
-) -> EvaluationReport:
-    refs: dict[str, list[str]] = defaultdict(list)
-    for r in rows:
-        refs[r.speaker].append(r.text)
-    wer = {
-        s: grouped_word_error_rate(
-            refs, {spk: [r.transcripts[s] for r in rows if r.speaker == spk] for spk in refs}
-        )
-        for s in steps
-    }
-    reference_wer = None
-    if all(r.reference_transcript is not None for r in rows):
-        reference_wer = grouped_word_error_rate(
-            refs, {spk: [r.reference_transcript for r in rows if r.speaker == spk] for spk in refs}
-        )
-    mcd: dict[int, dict[str, float]] = {}
-    mcd_overall: dict[int, float] = {}
-    if all(r.mcd for r in rows):
-        for s in steps:
-            mcd[s] = {
-                spk: float(np.mean([r.mcd[s] for r in rows if r.speaker == spk])) for spk in refs
-            }
-            mcd_overall[s] = float(np.mean([r.mcd[s] for r in rows]))
-    rtf = {
-        s: RtfSummary(
-            median=statistics.median(r.rtf[s] for r in rows),
-            mean=statistics.fmean(r.rtf[s] for r in rows),
-            wall_seconds=sum(r.rtf[s] * r.seconds[s] for r in rows),
-            audio_seconds=sum(r.seconds[s] for r in rows),
-        )
-        for s in steps
-    }
-    similarity: dict[int, SimilarityMatrix] = {}
-    teachers = {spk: mean_embedding(e) for spk, e in teacher_emb.items() if e}
-    for s in steps:
-        synth = {spk: mean_embedding(e) for spk, e in synth_emb.get(s, {}).items() if e}
-        if synth and teachers:
-            similarity[s] = similarity_matrix(synth, teachers)
-    bars_cfg = options.bars
-    bars = {}
-    for spk in refs:
-        ref_w = None if reference_wer is None else reference_wer.groups[spk].wer
-        sim = similarity.get(default_steps)
-        bars[spk] = SpeakerBars(
-            wer_default=wer_bar(
-                default_steps,
-                bars_cfg.default_steps_margin,
-                wer[default_steps].groups[spk].wer,
-                ref_w,
-            ),
-            wer_two_steps=wer_bar(
-                2, bars_cfg.two_steps_margin, wer[2].groups[spk].wer if 2 in wer else None, ref_w
-            ),
-            similarity=sim.bar(spk) if sim is not None else SimilarityBar(None, None, None, None),
-        )
-    meta = voice.meta
-    return EvaluationReport(
-        voice={
-            "name": meta.name,
-            "path": None if voice.path is None else str(voice.path),
-            "speakers": list(voice.speakers),
-            "sample_rate": voice.sample_rate,
-            "hop_length": voice.audio_config.hop_length,
-            "vocoder": meta.vocoder,
-            "defaults": vars(meta.defaults),
-            "provenance": meta.provenance,
-        },
-        test_set=test_set.path,
-        options=options,
-        steps=steps,
-        default_steps=default_steps,
-        rows=tuple(rows),
-        skipped=tuple(skipped),
-        reference_wer=reference_wer,
-        wer=wer,
-        mcd=mcd,
-        mcd_overall=mcd_overall,
-        rtf=rtf,
-        similarity=similarity,
-        bars=bars,
-        mel_samples=mel_samples,
-        seconds=seconds,
-    )
-
-
 # ---------------------------------------------------------------------------------------------
-# Writers
+# Summaries
 
 
 @dataclass(frozen=True)
-class ReportFiles:
-    """What :func:`write_report` wrote."""
+class Measurements:
+    """What the run collected, clip by clip, before anything is averaged."""
 
-    markdown: Path
-    json: Path
-    plots: tuple[Path, ...]
+    voice: dict[str, Any]
+    """What the report says about the voice (name, path, sample rate, defaults, ...)."""
+    test_set: EvalSetInfo
+    options: EvalOptions
+    asr_models: dict[str, str]
+    settings: tuple[Setting, ...]
+    default: Setting
+    skipped_settings: tuple[SkippedSetting, ...]
+    rows: tuple[RowResult, ...]
+    embeddings: dict[str, dict[str, list[np.ndarray]]]
+    """System name -> speaker -> utterance embeddings."""
+    mel_samples: tuple[MelSample, ...]
+    seconds: float
 
 
-def write_report(report: EvaluationReport, out_dir: str | Path) -> ReportFiles:
-    """Write ``report.md``, ``report.json`` and ``plots/*.png`` into ``out_dir``."""
-    from flowaudio.eval.plots import plot_mels, plot_wer_vs_steps
-
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    hop_seconds = report.voice["hop_length"] / report.voice["sample_rate"]
-    plots: list[Path] = []
-    speakers = report.speakers
-    plots.append(
-        plot_wer_vs_steps(
-            out / "plots" / "wer_vs_steps.png",
-            report.steps,
-            {spk: [report.wer[s].groups[spk].wer for s in report.steps] for spk in speakers},
-            {}
-            if report.reference_wer is None
-            else {spk: report.reference_wer.groups[spk].wer for spk in speakers},
-        )
+def _grouped(rows: Sequence[RowResult], value: Callable[[list[RowResult]], T]) -> Grouped[T]:
+    speakers = dict.fromkeys(r.speaker for r in rows)
+    return Grouped(
+        overall=value(list(rows)),
+        speakers={spk: value([r for r in rows if r.speaker == spk]) for spk in speakers},
     )
-    for i, sample in enumerate(report.mel_samples, start=1):
-        panels = [(f"synthesized, {report.default_steps} steps", sample.synthesized)]
-        if sample.reference is not None:
-            panels.insert(0, ("reference", sample.reference))
-        plots.append(
-            plot_mels(
-                out / "plots" / f"mel_{i}_{sample.speaker}.png",
-                f"line {sample.line}, {sample.speaker}: {_shorten(sample.text, 90)}",
-                panels,
-                hop_seconds,
+
+
+def _system(m: Measurements, name: str, setting: Setting | None) -> SystemResult:
+    rows = m.rows
+    refs = {spk: [r.text for r in rows if r.speaker == spk] for spk in m.test_set.speakers}
+    wer = {
+        asr: grouped_word_error_rate(
+            refs,
+            {
+                spk: [r.clips[name].transcripts[asr] for r in rows if r.speaker == spk]
+                for spk in refs
+            },
+        )
+        for asr in m.options.asr
+    }
+    clips = [r.clips[name] for r in rows]
+    dnsmos = minus = None
+    if all(c.dnsmos is not None for c in clips):
+        dnsmos = _grouped(rows, lambda rs: DnsmosScore.mean([r.clips[name].dnsmos for r in rs]))
+        if name != REFERENCE and all(REFERENCE in r.clips for r in rows):
+            ref = _grouped(
+                rows, lambda rs: DnsmosScore.mean([r.clips[REFERENCE].dnsmos for r in rs])
             )
-        )
-    data = report.to_dict()
-    data["plots"] = [str(p.relative_to(out)) for p in plots]
-    json_path = out / "report.json"
-    # allow_nan=False: a NaN would be a bug upstream, and it is not valid JSON either.
-    json_path.write_text(json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
-    md_path = out / "report.md"
-    md_path.write_text(render_markdown(report, [p.relative_to(out) for p in plots]))
-    return ReportFiles(md_path, json_path, tuple(plots))
-
-
-def _shorten(text: str, n: int) -> str:
-    return text if len(text) <= n else text[: n - 1] + "…"
-
-
-def _pct(x: float | None) -> str:
-    return "n/a" if x is None else f"{100 * x:.1f}%"
-
-
-def _mark(passed: bool | None) -> str:
-    return {True: "PASS", False: "FAIL", None: "n/a"}[passed]
-
-
-def _table(header: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return [*lines, ""]
-
-
-def _steps(n: int) -> str:
-    return f"{n} step" if n == 1 else f"{n} steps"
-
-
-def render_markdown(report: EvaluationReport, plots: list[Path]) -> str:
-    """The human-readable report (the JSON holds the same numbers and every transcript)."""
-    r = report
-    v = r.voice
-    d = r.default_steps
-    bars = r.options.bars
-    speakers = list(r.speakers)
-    md = [
-        f"# Evaluation of voice `{v['name']}`",
-        "",
-        f"- voice: `{v['path']}` ({v['sample_rate']} Hz, vocoder {v['vocoder']}, default "
-        f"{d} steps, solver {v['defaults']['solver']}, temperature "
-        f"{v['defaults']['temperature']:g}, guidance scale {v['defaults']['guidance_scale']:g}); "
-        f"speakers: {', '.join(v['speakers'])}",
-        f"- test set: `{r.test_set}`: {len(r.rows)} rows evaluated, {len(r.skipped)} skipped; "
-        f"speakers: {', '.join(speakers)}",
-        f"- steps: {', '.join(map(str, r.steps))}; seed {r.options.seed} (+ row index); "
-        f"onnxruntime threads: {r.options.threads} ({os.cpu_count()} CPUs); "
-        f"flowaudio {__version__}; {r.seconds:.0f} s",
-        "",
-        "## Bars",
-        "",
-        f"Per speaker: WER at {d} steps at most {100 * bars.default_steps_margin:g} points above "
-        f"the reference WER on the same sentences; at 2 steps at most "
-        f"{100 * bars.two_steps_margin:g} points above; speaker similarity (at {d} steps) to "
-        "the own teacher higher than to every other teacher.",
-        "",
-    ]
-    rows = []
-    for spk in speakers:
-        b = r.bars[spk]
-        sim = b.similarity
-        if sim.own is None:
-            sim_cell = "n/a"
-        elif sim.best_other is None:
-            sim_cell = f"{sim.own:.3f} (no other teacher)"
-        else:
-            sim_cell = f"{sim.own:.3f} vs {sim.best_other:.3f} ({sim.best_other_speaker})"
-        rows.append(
-            [
-                spk,
-                f"{_pct(b.wer_default.wer)} vs {_pct(b.wer_default.reference_wer)}: "
-                f"{_mark(b.wer_default.passed)}",
-                f"{_pct(b.wer_two_steps.wer)} vs {_pct(b.wer_two_steps.reference_wer)}: "
-                f"{_mark(b.wer_two_steps.passed)}",
-                f"{sim_cell}: {_mark(sim.passed)}",
-                f"**{_mark(b.passed)}**",
-            ]
-        )
-    md += _table(
-        [
-            "speaker",
-            f"WER {_steps(d)} vs reference (bar +{100 * bars.default_steps_margin:g})",
-            f"WER 2 steps vs reference (bar +{100 * bars.two_steps_margin:g})",
-            "similarity own vs best other",
-            "passed",
-        ],
-        rows,
-    )
-    md += [f"All speakers: **{_mark(r.passed)}**", ""]
-
-    md += ["## Intelligibility (pocketsphinx WER)", ""]
-    header = ["speaker", "reference"] + [_steps(s) for s in r.steps]
-    rows = []
-    for spk in [*speakers, None]:
-
-        def cell(g: GroupedWer | None, spk=spk) -> str:
-            if g is None:
-                return "n/a"
-            return _pct((g.overall if spk is None else g.groups[spk]).wer)
-
-        rows.append([spk or "**all**", cell(r.reference_wer)] + [cell(r.wer[s]) for s in r.steps])
-    md += _table(header, rows)
-    md += [
-        "Corpus-level WER (errors / reference words) of pocketsphinx transcripts; compare "
-        "against the reference column, never against WERs from elsewhere.",
-        "",
-    ]
-    if r.mcd:
-        md += [
-            f"## Mel-cepstral distortion (dB, DTW-aligned, c1..c{r.options.mcd_order})",
-            "",
-        ]
-        rows = [[spk] + [f"{r.mcd[s][spk]:.2f}" for s in r.steps] for spk in speakers]
-        rows.append(["**all**"] + [f"{r.mcd_overall[s]:.2f}" for s in r.steps])
-        md += _table(["speaker"] + [_steps(s) for s in r.steps], rows)
-        md += [
-            "Mean over rows of the mean over the DTW path of 10·√2/ln 10 · ‖Δc‖, c = cosine "
-            "transform (DCT-II / 2N) of the natural-log mel amplitude, c0 excluded "
-            "(`flowaudio.eval.metrics`).",
-            "",
-        ]
-    if r.similarity:
-        md += ["## Speaker similarity (resemblyzer cosine)", ""]
-        for s, m in r.similarity.items():
-            md += [f"At {_steps(s)} (rows: synthesized speaker, columns: teacher):", ""]
-            md += _table(
-                ["synthesized \\ teacher", *m.columns],
-                [
-                    [row] + [f"**{v:.3f}**" if v == vals.max() else f"{v:.3f}" for v in vals]
-                    for row, vals in zip(m.rows, m.values, strict=True)
-                ],
+            minus = Grouped(
+                dnsmos.overall.minus(ref.overall),
+                {s: v.minus(ref.speakers[s]) for s, v in dnsmos.speakers.items()},
             )
-    md += ["## Real-time factor", ""]
-    md += _table(
-        ["steps", "median RTF", "mean RTF", "audio s", "wall s"],
-        [
-            [
-                str(s),
-                f"{x.median:.3f}",
-                f"{x.mean:.3f}",
-                f"{x.audio_seconds:.1f}",
-                f"{x.wall_seconds:.1f}",
-            ]
-            for s, x in r.rtf.items()
-        ],
-    )
-    md += [
-        f"Synthesis wall time / audio duration per sentence, onnxruntime with "
-        f"{r.options.threads} intra-op thread(s), after one warm-up per step count.",
-        "",
-        "## Plots",
-        "",
-    ]
-    md += [f"![{p.stem}]({p.as_posix()})" for p in plots] + [""]
-    if r.skipped:
-        md += ["## Skipped rows", ""]
-        md += [f"- `{p.source}`: {p.reason}" for p in r.skipped] + [""]
-    md += ["## Transcripts (first 10 rows)", ""]
-    rows = []
-    for row in r.rows[:10]:
-        rows.append(
-            [
-                str(row.line),
-                row.speaker,
-                _shorten(row.text, 60),
-                _shorten(row.reference_transcript or "n/a", 60),
-                _shorten(row.transcripts[d], 60),
-            ]
+    mcd = pace = None
+    if all(c.mcd is not None for c in clips):
+        mcd = _grouped(rows, lambda rs: float(np.mean([r.clips[name].mcd for r in rs])))
+    if name != REFERENCE and all(REFERENCE in r.clips for r in rows):
+        pace = _grouped(rows, lambda rs: _pace(rs, name))
+    similarity = None
+    teachers = {s: mean_embedding(e) for s, e in m.embeddings.get(REFERENCE, {}).items() if e}
+    synth = {s: mean_embedding(e) for s, e in m.embeddings.get(name, {}).items() if e}
+    if name != REFERENCE and synth and teachers:
+        similarity = similarity_matrix(synth, teachers)
+    rtf = None
+    if setting is not None:
+        rtf = RtfSummary(
+            median=statistics.median(c.rtf for c in clips),
+            mean=statistics.fmean(c.rtf for c in clips),
+            wall_seconds=sum(c.rtf * c.seconds for c in clips),
+            audio_seconds=sum(c.seconds for c in clips),
         )
-    md += _table(["line", "speaker", "text", "reference heard", f"{d} steps heard"], rows)
-    return "\n".join(md)
+    return SystemResult(name, setting, wer, dnsmos, minus, mcd, pace, similarity, rtf)
+
+
+def _pace(rows: list[RowResult], name: str) -> Pace:
+    def total(system: str, attr: str) -> float:
+        return sum(getattr(r.clips[system], attr) for r in rows)
+
+    return Pace(
+        seconds=total(name, "seconds"),
+        reference_seconds=total(REFERENCE, "seconds"),
+        speech_seconds=total(name, "speech_seconds"),
+        reference_speech_seconds=total(REFERENCE, "speech_seconds"),
+    )
+
+
+def summarise(m: Measurements) -> EvaluationReport:
+    """Average the clips into per-system results and check the bars."""
+    has_refs = all(REFERENCE in r.clips for r in m.rows)
+    has_copy = all(COPY in r.clips for r in m.rows)
+    reference = _system(m, REFERENCE, None) if has_refs else None
+    synthesized = tuple(_system(m, s.name, s) for s in m.settings)
+    by_setting = dict(zip(m.settings, synthesized, strict=True))
+    asr = m.options.asr[0]
+    bars_cfg = m.options.bars
+    default = by_setting[m.default]
+    two = by_setting.get(Setting(2, m.default.guidance))
+    bars = {}
+    for spk in m.test_set.speakers:
+        ref_w = None if reference is None else reference.wer[asr].groups[spk].wer
+        bars[spk] = SpeakerBars(
+            wer_default=wer_bar(
+                m.default.steps,
+                bars_cfg.default_steps_margin,
+                default.wer[asr].groups[spk].wer,
+                ref_w,
+            ),
+            wer_two_steps=wer_bar(
+                2, bars_cfg.two_steps_margin, two.wer[asr].groups[spk].wer if two else None, ref_w
+            ),
+            similarity=default.similarity.bar(spk)
+            if default.similarity is not None
+            else SimilarityBar(None, None, None, None),
+        )
+    return EvaluationReport(
+        voice=m.voice,
+        test_set=m.test_set,
+        options=m.options,
+        asr_models=m.asr_models,
+        settings=m.settings,
+        default=m.default,
+        skipped_settings=m.skipped_settings,
+        reference=reference,
+        copy_synthesis=_system(m, COPY, None) if has_copy else None,
+        synthesized=synthesized,
+        bars=bars,
+        rows=m.rows,
+        mel_samples=m.mel_samples,
+        seconds=m.seconds,
+    )
