@@ -148,6 +148,36 @@ def _cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_distill(args: argparse.Namespace) -> int:
+    from export.from_voice import load_teacher
+    from flowaudio.train.distill import distill
+
+    teacher = load_teacher(args.teacher)
+    data = args.data or teacher.metadata.get("corpus")
+    if not data or not Path(data).is_dir():
+        raise ValueError(
+            f"the teacher ({teacher.name}) does not name a cache that exists here; pass --data "
+            "CACHE (the prepared corpus it was trained on)"
+        )
+    trainer = distill(
+        teacher.model,
+        teacher.metadata,
+        teacher.name,
+        data,
+        args.out,
+        config=args.config,
+        method=args.method,
+        max_steps=args.max_steps,
+        targets=args.targets,
+        progress=not args.quiet,
+    )
+    print(
+        f"student {args.out}: step {trainer.step}; export it with `flowaudio export {args.out} "
+        "--vocoder VOCODER`"
+    )
+    return 0
+
+
 # ---------------------------------------------------------------------------------------------
 # say, voices, info (runtime: numpy + onnxruntime, no torch)
 
@@ -539,6 +569,45 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = _add(
         sub,
+        "distill",
+        "Distil a trained acoustic model (a run, a voice directory, or 'default') into a "
+        "student that needs one velocity pass per step and no guidance pair. The teacher's "
+        "guided many-step samples of the training corpus are generated first (cached under "
+        "DATA/teacher-targets, resumable), then the student trains on the shared loop "
+        "(resumable, Ctrl-C saves). Export the student with `flowaudio export`.",
+        """
+        flowaudio distill runs/acoustic --out runs/student
+        flowaudio distill default --data cache/corpus --out runs/student --method interval
+        flowaudio export runs/student --vocoder default --out voices/student --fp16
+        """,
+        _cmd_distill,
+    )
+    p.add_argument("teacher", help="acoustic run directory, voice directory or 'default'")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="the prepared cache the teacher learned from (default: the run's own corpus)",
+    )
+    p.add_argument("--out", required=True, help="the student's run directory")
+    p.add_argument(
+        "--method",
+        choices=("reflow", "interval"),
+        default=None,
+        help="reflow: straight paths between teacher couplings; interval: mean velocity over "
+        "an interval of the teacher's trajectory (a step-size input)",
+    )
+    p.add_argument(
+        "--config",
+        default=None,
+        help="preset (tiny, default) or YAML/TOML file with distill:, teacher: and train: "
+        "sections (default: default for a new run, the stored config when resuming)",
+    )
+    p.add_argument("--targets", default=None, help="where the teacher's targets are cached")
+    p.add_argument("--max-steps", type=int, default=None, help="override train.max_steps")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = _add(
+        sub,
         "say",
         "Synthesize TEXT into a WAV file with an exported voice (default: the embedded voice).",
         """
@@ -600,7 +669,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--vocoder",
         required=True,
-        help="vocoder run directory, or griffin-lim for a voice without neural vocoder",
+        help="vocoder run directory, a voice directory or 'default' (its vocoder), or "
+        "griffin-lim for a voice without neural vocoder",
     )
     p.add_argument("--out", required=True, help="voice directory to write (a voice is replaced)")
     weights = p.add_mutually_exclusive_group()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import logging
 import math
 import os
@@ -40,7 +41,6 @@ from flowaudio.text.symbols import SPECIALS, SymbolTable
 
 logger = logging.getLogger(__name__)
 
-_MAX_LOG_DURATION = math.log(C.MAX_FRAMES_PER_TOKEN)
 #: Sentences per pass through the graphs on a GPU, where a pass costs about the same whatever
 #: its batch.
 DEFAULT_BATCH = 8
@@ -95,9 +95,15 @@ class Backend(Protocol):
         ...
 
     def velocity(
-        self, x: Array, t: Array, mu_frames: Array, mel_mask: Array, speaker_cond: Array
+        self,
+        x: Array,
+        t: Array,
+        mu_frames: Array,
+        mel_mask: Array,
+        speaker_cond: Array,
+        dt: Array | None = None,
     ) -> Array:
-        """-> v (B, C, T)."""
+        """-> v (B, C, T); ``dt`` (B,) only for an interval student (``has_dt``)."""
         ...
 
     def vocode(self, mel: Array) -> Array:
@@ -144,13 +150,19 @@ class OnnxBackend:
         mu, logw, spk = self.encoder.run([C.ENC_MU, C.ENC_LOG_DURATIONS, C.ENC_SPEAKER_COND], feed)
         return mu, logw, spk
 
-    def velocity(self, x, t, mu_frames, mel_mask, speaker_cond):
-        return self.bind_velocity(mu_frames, mel_mask, speaker_cond)(x, t)
+    def velocity(self, x, t, mu_frames, mel_mask, speaker_cond, dt=None):
+        return self.bind_velocity(mu_frames, mel_mask, speaker_cond)(x, t, dt)
+
+    @property
+    def has_dt(self) -> bool:
+        """The velocity graph takes a step size (an interval student, voice schema 2)."""
+        return any(i.name == C.VEL_DT for i in self.velocity_session.get_inputs())
 
     def bind_velocity(
         self, mu_frames: Array, mel_mask: Array, speaker_cond: Array
-    ) -> Callable[[Array, Array], Array]:
-        """A velocity function for one ODE solve, with the constant inputs bound once."""
+    ) -> Callable[..., Array]:
+        """A velocity function ``f(x, t, dt=None)`` for one ODE solve, with the constant inputs
+        bound once (``dt`` only for an interval student)."""
         from flowaudio.runtime.session import BoundRunner
 
         runner = BoundRunner(
@@ -161,7 +173,14 @@ class OnnxBackend:
                 C.VEL_SPEAKER_COND: speaker_cond,
             },
         )
-        return lambda x, t: runner({C.VEL_X: x, C.VEL_T: t})
+
+        def run(x: Array, t: Array, dt: Array | None = None) -> Array:
+            feed = {C.VEL_X: x, C.VEL_T: t}
+            if dt is not None:
+                feed[C.VEL_DT] = dt
+            return runner(feed)
+
+        return run
 
     def vocode(self, mel):
         if self.vocoder is None:
@@ -267,6 +286,12 @@ class Voice:
         self.speakers: tuple[str, ...] = tuple(meta.speakers)
         self._null_cond = np.asarray(meta.null_speaker_cond, dtype=np.float32)
         self._pad_value = math.log(self.audio_config.log_floor)
+        self._has_dt = bool(getattr(backend, "has_dt", False))
+        if self._has_dt and not meta.is_student:
+            raise VoiceFormatError(
+                f"{path or meta.name}: the velocity graph takes a step size (dt) but voice.json "
+                "does not say the voice is distilled; re-export it with `flowaudio export`"
+            )
 
     @classmethod
     def load(
@@ -548,6 +573,15 @@ class Voice:
         guidance = C.check_setting(
             "guidance_scale", d.guidance_scale if guidance is None else guidance
         )
+        if self.meta.is_student and guidance != 1.0:
+            raise ValueError(
+                f"guidance_scale must be 1 for this voice, got {guidance}: it is a distilled "
+                "student with the teacher's guidance folded in (one pass per step)"
+            )
+        if self._has_dt and solver != "euler":
+            raise ValueError(
+                f"this voice is an interval student: it samples with solver 'euler', not {solver!r}"
+            )
         if seed is None:
             # os.urandom, not the secrets module: that one loads OpenSSL (~4 MB of RSS).
             seed = int.from_bytes(os.urandom(8), "little") >> 1
@@ -615,8 +649,7 @@ class Voice:
         mu, logw, spk = self.backend.encode(ids, lengths, length_scale, speakers, emb)
 
         token_mask = np.arange(ids.shape[1])[None, :] < lengths[:, None]
-        logw = np.minimum(np.nan_to_num(logw[:, 0, :], nan=0.0), _MAX_LOG_DURATION)
-        durations = np.where(token_mask, np.maximum(1, np.ceil(np.exp(logw))), 0).astype(np.int64)
+        durations = C.frames_per_token(logw[:, 0, :], token_mask.astype(np.float32), np)
         frames = durations.sum(axis=1)
         t_max = int(frames.max())
         mu_frames = np.zeros((b, n_mels, t_max), dtype=np.float32)
@@ -628,24 +661,35 @@ class Voice:
             x0[i, :, : frames[i]] = opts.temperature * rng.standard_normal((n_mels, frames[i]))
         mel_mask = (np.arange(t_max)[None, None, :] < frames[:, None, None]).astype(np.float32)
 
-        velocity = self._velocity_fn(mu_frames, mel_mask, spk, opts.guidance_scale)
         grid = solvers.time_grid(opts.steps, opts.schedule)
+        velocity = self._velocity_fn(mu_frames, mel_mask, spk, opts.guidance_scale, grid)
         y = solvers.solve(velocity, x0, grid, opts.solver) * mel_mask
         mel = y * np.float32(self.meta.mel_std) + np.float32(self.meta.mel_mean)
         mel = np.where(mel_mask > 0, mel, np.float32(self._pad_value)).astype(np.float32)
         return mel, [int(f) for f in frames]
 
     def _velocity_fn(
-        self, mu_frames: Array, mel_mask: Array, spk: Array, guidance: float
+        self, mu_frames: Array, mel_mask: Array, spk: Array, guidance: float, grid: Array
     ) -> Callable[[Array, float], Array]:
         b = mu_frames.shape[0]
         bind = getattr(self.backend, "bind_velocity", None)
 
-        def bound(mu: Array, mask: Array, cond: Array) -> Callable[[Array, Array], Array]:
+        def bound(mu: Array, mask: Array, cond: Array) -> Callable[..., Array]:
             if bind is not None:
                 return bind(mu, mask, cond)
-            return lambda x, t: self.backend.velocity(x, t, mu, mask, cond)
+            return lambda x, t, dt=None: self.backend.velocity(x, t, mu, mask, cond, dt)
 
+        if self._has_dt:
+            # An interval student steps with Euler from grid point to grid point; each call
+            # gets the size of the step it starts (the solver calls at grid points only).
+            cond = bound(mu_frames, mel_mask, spk)
+            steps = {float(a): float(b - a) for a, b in itertools.pairwise(grid)}
+
+            def interval(x: Array, t: float) -> Array:
+                dt = np.full((b,), steps[float(t)], dtype=np.float32)
+                return cond(x, np.full((b,), t, dtype=np.float32), dt)
+
+            return interval
         if guidance == 1.0:  # the conditional pass alone: one call per evaluation
             cond = bound(mu_frames, mel_mask, spk)
             return lambda x, t: cond(x, np.full((b,), t, dtype=np.float32))
