@@ -430,39 +430,38 @@ class FinetuneTask(AcousticTask):
         if ft.patience == 0 or "loss" not in val_metrics:
             return False
         if self._best is None:
-            self._replay_history(step)
-        loss = val_metrics["loss"]
-        if self._best is None or loss < self._best - ft.min_improvement * abs(self._best):
-            self._best, self._stale = loss, 0
-            return False
-        self._stale += 1
+            for row in self._history(step):
+                self._record(row["loss"])
+        self._record(val_metrics["loss"])
         if self._stale >= ft.patience:
             logger.info(
-                "early stop at step %d: the validation loss %.4f has not improved on %.4f for "
-                "%d validations",
-                step, loss, self._best, self._stale,
+                "early stop at step %d: the validation loss has not improved on %.4f for %d "
+                "validations",
+                step, self._best, self._stale,
             )  # fmt: skip
             return True
         return False
 
-    def _replay_history(self, step: int) -> None:
-        path = self.run_dir / "metrics.jsonl"
-        if not path.is_file():
-            return
+    def _record(self, loss: float) -> None:
         ft: FinetuneConfig = self.cfg.finetune  # type: ignore[attr-defined]
-        for line in path.read_text(encoding="utf-8").splitlines():
-            try:
-                row = json.loads(line)
-            except ValueError:
-                continue
-            if row.get("split") != "val" or row.get("step", step) >= step or "loss" not in row:
-                continue
-            if self._best is None or row["loss"] < self._best - ft.min_improvement * abs(
-                self._best
-            ):
-                self._best, self._stale = row["loss"], 0
-            else:
-                self._stale += 1
+        if self._best is None or loss < self._best - ft.min_improvement * abs(self._best):
+            self._best, self._stale = loss, 0
+        else:
+            self._stale += 1
+
+    def _history(self, step: int) -> list[dict[str, Any]]:
+        """The validation rows of metrics.jsonl before ``step`` (a resumed run's past)."""
+        path = self.run_dir / "metrics.jsonl"
+        rows = []
+        if path.is_file():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    continue
+                if row.get("split") == "val" and "loss" in row and row.get("step", step) < step:
+                    rows.append(row)
+        return rows
 
     def metadata(self) -> dict[str, Any]:
         ft: FinetuneConfig = self.cfg.finetune  # type: ignore[attr-defined]

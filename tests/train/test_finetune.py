@@ -4,6 +4,7 @@ old speakers, adapter files, resume rules, and the data checks of every training
 from __future__ import annotations
 
 import dataclasses
+import json
 import shutil
 import subprocess
 
@@ -18,6 +19,7 @@ from flowaudio.models.lora import GrownEmbedding, LoRA, apply_lora, merge_lora, 
 from flowaudio.train.finetune import (
     ADAPTER_FILE,
     FinetuneRunConfig,
+    FinetuneTask,
     build_model,
     derive_train_config,
     finetune,
@@ -259,3 +261,31 @@ def test_a_run_refuses_other_data_unless_allowed(teacher_cache, lora_run, tmp_pa
         check_run_data(tmp_path, resampled, allow_new_data=True)
     check_run_data(tmp_path, other, allow_new_data=True)
     check_run_data(tmp_path, other)  # the new data is the run's data now
+
+
+def test_early_stopping_counts_validations_without_improvement_across_a_resume(tmp_path):
+    task = FinetuneTask.__new__(FinetuneTask)  # the rule only: no model needed
+    task.cfg, task.run_dir, task._best, task._stale = FinetuneRunConfig(), tmp_path, None, 0
+    rows = [{"step": s, "split": "val", "loss": v} for s, v in ((10, 1.0), (20, 0.9), (30, 0.9))]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    # resumed at step 40: 0.9 at step 30 was the first validation without improvement
+    assert not task.should_stop(40, {"loss": 0.899})  # less than 0.5% better: the second
+    assert task.should_stop(50, {"loss": 0.95})  # the third: patience 3 reached
+    fresh = FinetuneTask.__new__(FinetuneTask)
+    fresh.cfg, fresh.run_dir, fresh._best, fresh._stale = FinetuneRunConfig(), tmp_path, None, 0
+    assert not fresh.should_stop(40, {"loss": 0.5})  # a real improvement resets the count
+
+
+def test_the_commands_of_the_readme(clips, tiny_voice, tmp_path, capsys):
+    """finetune -> export (the voice's vocoder by default) -> say, as a user types them."""
+    from flowaudio.cli import main
+
+    torch.set_num_threads(1)
+    run, voice = tmp_path / "run", tmp_path / "voice"
+    args = ["--data", str(clips), "--speaker", "me", "--config", "tiny", "--max-steps", "2"]
+    assert main(["finetune", "--from", str(tiny_voice), *args, "--out", str(run), "-q"]) == 0
+    assert "adapter" in capsys.readouterr().out
+    assert main(["export", str(run), "--out", str(voice), "--no-verify"]) == 0
+    wav = tmp_path / "me.wav"
+    assert main(["say", "Hello.", "-o", str(wav), "--voice", str(voice), "--speaker", "me"]) == 0
+    assert wav.stat().st_size > 1000
