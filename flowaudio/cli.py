@@ -143,6 +143,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         config=args.config,
         max_steps=args.max_steps,
         progress=not args.quiet,
+        allow_new_data=args.allow_new_data,
     )
     print(f"run {args.out}: step {trainer.step}; checkpoints in {Path(args.out) / 'checkpoints'}")
     return 0
@@ -174,6 +175,49 @@ def _cmd_distill(args: argparse.Namespace) -> int:
     print(
         f"student {args.out}: step {trainer.step}; export it with `flowaudio export {args.out} "
         "--vocoder VOCODER`"
+    )
+    return 0
+
+
+def _cmd_finetune(args: argparse.Namespace) -> int:
+    from export.from_voice import load_teacher, resolve_voice_dir
+    from flowaudio.runtime.contract import VoiceMeta
+    from flowaudio.train.finetune import ADAPTER_FILE, finetune
+
+    source = load_teacher(args.source)
+    from_voice = str(args.source) == "default" or (Path(args.source) / "voice.json").is_file()
+    if from_voice:  # the export reuses the voice's vocoder
+        voice_dir = resolve_voice_dir(args.source)
+        meta = VoiceMeta.load(voice_dir)
+        vocoder = "default" if str(args.source) == "default" else str(voice_dir.resolve())
+        vocoder = vocoder if meta.vocoder == "onnx" else "griffin-lim"
+        metadata = {**source.metadata, "distillation": meta.distillation}
+    else:  # a run: a fine-tuned run knows its voice's vocoder, others need --vocoder at export
+        metadata = dict(source.metadata)
+        vocoder = (metadata.get("finetune") or {}).get("vocoder")
+    trainer = finetune(
+        source.model,
+        metadata,
+        source.name,
+        args.data,
+        args.out,
+        vocoder=vocoder,
+        speaker=args.speaker,
+        mode=args.mode,
+        adaptation="full" if args.full else ("lora" if args.lora_rank else None),
+        lora_rank=args.lora_rank,
+        config=args.config,
+        max_steps=args.max_steps,
+        data_format=args.format,
+        allow_new_data=args.allow_new_data,
+        progress=not args.quiet,
+    )
+    adapter = Path(args.out) / ADAPTER_FILE
+    print(
+        f"run {args.out}: step {trainer.step}"
+        + (f"; adapter {adapter}" if adapter.is_file() else "")
+        + f"; export it with `flowaudio export {args.out} --out VOICE_DIR`"
+        + ("" if vocoder else " --vocoder VOCODER_RUN")
     )
     return 0
 
@@ -441,6 +485,11 @@ def _add_train_args(p: argparse.ArgumentParser, presets: str, fields: str) -> No
     p.add_argument("--data", required=True, help="cache directory from `flowaudio prepare`")
     p.add_argument("--out", required=True, help="run directory (checkpoints, logs)")
     p.add_argument("--max-steps", type=int, default=None, help="override train.max_steps")
+    p.add_argument(
+        "--allow-new-data",
+        action="store_true",
+        help="resume the run on another --data cache than it started on (same features)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
 
@@ -491,7 +540,11 @@ def build_parser() -> argparse.ArgumentParser:
         """,
         _cmd_prepare,
     )
-    p.add_argument("data_dir", help="dataset: LJSpeech layout dir, or multi-speaker CSV (dir/file)")
+    p.add_argument(
+        "data_dir",
+        help="dataset: LJSpeech layout dir, multi-speaker CSV (dir/file), or a folder of "
+        "NAME.wav + NAME.txt pairs",
+    )
     p.add_argument("--out", required=True, help="cache directory to write")
     p.add_argument(
         "--config",
@@ -499,7 +552,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="data config: preset (16k, 22k) or a YAML/TOML file of DataConfig fields",
     )
     p.add_argument(
-        "--format", default="auto", choices=["auto", "ljspeech", "csv"], help="dataset layout"
+        "--format",
+        default="auto",
+        choices=["auto", "ljspeech", "csv", "folder"],
+        help="dataset layout (folder: NAME.wav + NAME.txt pairs)",
     )
     p.add_argument("--workers", type=int, default=None, help="worker processes (default: cores)")
     p.add_argument("--overwrite", action="store_true", help="redo a cache made with another config")
@@ -565,7 +621,7 @@ def build_parser() -> argparse.ArgumentParser:
         """,
         _cmd_train,
     )
-    _add_train_args(p, "tiny, small", "model:, train:, segment_frames, gan_start_step")
+    _add_train_args(p, "tiny, small, small-gan", "model:, train:, segment_frames, gan_start_step")
 
     p = _add(
         sub,
@@ -604,6 +660,80 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--targets", default=None, help="where the teacher's targets are cached")
     p.add_argument("--max-steps", type=int, default=None, help="override train.max_steps")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+
+    p = _add(
+        sub,
+        "finetune",
+        "Fine-tune a trained voice (a voice directory, 'default', or an acoustic run) on a few "
+        "minutes of new recordings: a new speaker joins the voice (--mode add) or the voice "
+        "becomes the new speaker (--mode replace). DATA is an LJSpeech-layout folder, a "
+        "multi-speaker CSV, a folder of NAME.wav + NAME.txt pairs, or a prepared cache; clips "
+        "are prepared into OUT/cache with the voice's own audio and text settings. LoRA "
+        "adapters (rank 8) on the encoder, duration predictor and velocity network train by "
+        "default (--full: every weight), folded into the weights at export and also written "
+        "as OUT/adapter.pt. Without --config the settings follow the amount of training audio: "
+        "60 steps per minute within [200, 3000], batches of a quarter of the data within "
+        "[1000, 6000] frames, learning rate 1e-3 (LoRA) or 1e-4 (--full) with a 1/20 warm-up and "
+        "cosine decay, validation every tenth of the run, early stop after 3 validations "
+        "without a 0.5 percent gain. Resumable (re-run the same command; Ctrl-C saves), "
+        "progress bar, TensorBoard in OUT/tensorboard. The export reuses the voice's vocoder.",
+        """
+        flowaudio finetune --from default --data my_clips/ --speaker me --out runs/me
+        flowaudio export runs/me --out voices/me
+        flowaudio say "Hello, it is me." -o me.wav --voice voices/me --speaker me
+        flowaudio finetune --from voices/mine --data clips.csv --mode replace --full --out runs/x
+        """,
+        _cmd_finetune,
+    )
+    p.add_argument(
+        "--from",
+        dest="source",
+        required=True,
+        help="voice directory, 'default' (the embedded voice), or an acoustic run directory",
+    )
+    p.add_argument(
+        "--data",
+        required=True,
+        help="clips (LJSpeech layout, audio_path|speaker|text CSV, NAME.wav + NAME.txt folder) "
+        "or a cache from `flowaudio prepare`",
+    )
+    p.add_argument("--out", required=True, help="run directory (cache, checkpoints, adapter)")
+    p.add_argument(
+        "--speaker",
+        default=None,
+        help="name of the new speaker (single-speaker data; default: the data folder's name)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=("add", "replace"),
+        default=None,
+        help="add: the data's speakers join the voice's (default); replace: the voice becomes "
+        "the data's speakers only",
+    )
+    how = p.add_mutually_exclusive_group()
+    how.add_argument(
+        "--lora-rank", type=int, default=None, help="rank of the LoRA adapters (default 8)"
+    )
+    how.add_argument("--full", action="store_true", help="fine-tune every weight instead of LoRA")
+    p.add_argument(
+        "--config",
+        default=None,
+        help="preset (auto, tiny) or YAML/TOML file with finetune: and train: sections "
+        "(default: auto for a new run, the stored config when resuming)",
+    )
+    p.add_argument(
+        "--format",
+        default="auto",
+        choices=["auto", "ljspeech", "csv", "folder"],
+        help="layout of --data",
+    )
+    p.add_argument("--max-steps", type=int, default=None, help="override train.max_steps")
+    p.add_argument(
+        "--allow-new-data",
+        action="store_true",
+        help="resume the run on another --data than it started on",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
     p = _add(
@@ -668,9 +798,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", help="acoustic run directory (its latest checkpoint, EMA weights)")
     p.add_argument(
         "--vocoder",
-        required=True,
+        default=None,
         help="vocoder run directory, a voice directory or 'default' (its vocoder), or "
-        "griffin-lim for a voice without neural vocoder",
+        "griffin-lim for a voice without neural vocoder; required unless RUN_DIR was "
+        "fine-tuned from a voice (then that voice's vocoder)",
     )
     p.add_argument("--out", required=True, help="voice directory to write (a voice is replaced)")
     weights = p.add_mutually_exclusive_group()
