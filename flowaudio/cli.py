@@ -380,30 +380,26 @@ def _cmd_serve(args: argparse.Namespace) -> int:
 # evaluate (needs the eval extra: pocketsphinx, jiwer, resemblyzer, matplotlib)
 
 
-def _parse_steps(text: str) -> tuple[int, ...]:
+def _parse_list(text: str, flag: str, kind: type, lo: float, hi: float, example: str) -> tuple:
+    """A sorted tuple of distinct numbers from a comma list, each in [lo, hi]."""
     try:
-        steps = tuple(sorted({int(s) for s in text.split(",") if s.strip()}))
+        values = tuple(sorted({kind(v) for v in text.split(",") if v.strip()}))
     except ValueError:
-        steps = ()
-    if not steps or any(not 1 <= s <= 128 for s in steps):
+        values = ()
+    if not values or any(not lo <= v <= hi for v in values):
+        what = "integers" if kind is int else "numbers"
         raise ValueError(
-            f"--steps takes a comma list of integers in [1, 128] (1,2,4,8); got {text!r}"
+            f"{flag} takes a comma list of {what} in [{lo:g}, {hi:g}] ({example}); got {text!r}"
         )
-    return steps
+    return values
+
+
+def _parse_steps(text: str) -> tuple[int, ...]:
+    return _parse_list(text, "--steps", int, 1, 128, "1,2,4,8")
 
 
 def _parse_guidance(text: str | None) -> tuple[float, ...] | None:
-    if text is None:
-        return None
-    try:
-        scales = tuple(sorted({float(g) for g in text.split(",") if g.strip()}))
-    except ValueError:
-        scales = ()
-    if not scales or any(not 0.0 <= g <= 10.0 for g in scales):
-        raise ValueError(
-            f"--guidance takes a comma list of numbers in [0, 10] (1,1.5); got {text!r}"
-        )
-    return scales
+    return None if text is None else _parse_list(text, "--guidance", float, 0.0, 10.0, "1,1.5")
 
 
 def _asr_choice(choice: str | None) -> tuple[str, ...]:

@@ -20,7 +20,7 @@ from typing import Protocol
 
 import numpy as np
 
-from flowaudio.audio.io import resample
+from flowaudio.eval.audio import judge_input
 from flowaudio.text.normalize import normalize_text
 
 ASR_SAMPLE_RATE = 16000
@@ -80,11 +80,7 @@ class Transcriber:
 
     def transcribe(self, samples: np.ndarray, sample_rate: int) -> str:
         """The recognised words of mono float audio in [-1, 1] (any sample rate)."""
-        audio = np.asarray(samples, dtype=np.float32)
-        if audio.ndim != 1 or audio.size == 0:
-            raise ValueError(f"expected non-empty mono audio, got shape {audio.shape}")
-        if sample_rate != ASR_SAMPLE_RATE:
-            audio = resample(audio, sample_rate, ASR_SAMPLE_RATE)
+        audio = judge_input(samples, sample_rate, ASR_SAMPLE_RATE)
         pcm = (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
         with self._lock:
             self._decoder.reinit_feat()  # forget the previous utterances' noise and CMN

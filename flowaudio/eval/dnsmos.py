@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flowaudio.audio.io import resample
+from flowaudio.eval.audio import judge_input
 
 DNSMOS_SAMPLE_RATE = 16000
 
@@ -83,11 +83,7 @@ class Dnsmos:
 
     def score(self, samples: np.ndarray, sample_rate: int) -> DnsmosScore:
         """DNSMOS of mono float audio in [-1, 1] (resampled to 16 kHz)."""
-        audio = np.asarray(samples, dtype=np.float32)
-        if audio.ndim != 1 or audio.size == 0:
-            raise ValueError(f"expected non-empty mono audio, got shape {audio.shape}")
-        if sample_rate != DNSMOS_SAMPLE_RATE:
-            audio = resample(audio, sample_rate, DNSMOS_SAMPLE_RATE)
+        audio = judge_input(samples, sample_rate, DNSMOS_SAMPLE_RATE)
         audio = np.clip(audio, -1.0, 1.0)  # speechmos refuses values outside [-1, 1]
         with self._lock:
             out = self._scorer(audio, DNSMOS_SAMPLE_RATE, False)

@@ -257,10 +257,11 @@ class EvalSetInfo:
 
 
 @dataclass(frozen=True)
-class EvaluationReport:
-    """Everything :func:`evaluate` measured; :meth:`to_dict` is the JSON document."""
+class Measurements:
+    """What the run collected, clip by clip, before anything is averaged."""
 
     voice: dict[str, Any]
+    """What the report says about the voice (name, path, sample rate, defaults, ...)."""
     test_set: EvalSetInfo
     options: EvalOptions
     asr_models: dict[str, str]
@@ -269,14 +270,23 @@ class EvaluationReport:
     default: Setting
     """The voice's default setting (the bars are measured there)."""
     skipped_settings: tuple[SkippedSetting, ...]
+    rows: tuple[RowResult, ...]
+    embeddings: dict[str, dict[str, list[np.ndarray]]] = field(metadata={"json": False})
+    """System name -> speaker -> utterance embeddings."""
+    mel_samples: tuple[MelSample, ...] = field(metadata={"json": False})
+    seconds: float
+
+
+@dataclass(frozen=True)
+class EvaluationReport(Measurements):
+    """The measurements and their summaries (:func:`summarise`); :meth:`to_dict` is the JSON
+    document."""
+
     reference: SystemResult | None
     copy_synthesis: SystemResult | None
     synthesized: tuple[SystemResult, ...]
     """One per setting, in the order of :attr:`settings`."""
     bars: dict[str, SpeakerBars]
-    rows: tuple[RowResult, ...]
-    mel_samples: tuple[MelSample, ...] = field(metadata={"json": False})
-    seconds: float
 
     @property
     def speakers(self) -> tuple[str, ...]:
@@ -632,25 +642,6 @@ def _mel_samples(mel_rows, n: int, cfg) -> tuple[MelSample, ...]:
 # Summaries
 
 
-@dataclass(frozen=True)
-class Measurements:
-    """What the run collected, clip by clip, before anything is averaged."""
-
-    voice: dict[str, Any]
-    """What the report says about the voice (name, path, sample rate, defaults, ...)."""
-    test_set: EvalSetInfo
-    options: EvalOptions
-    asr_models: dict[str, str]
-    settings: tuple[Setting, ...]
-    default: Setting
-    skipped_settings: tuple[SkippedSetting, ...]
-    rows: tuple[RowResult, ...]
-    embeddings: dict[str, dict[str, list[np.ndarray]]]
-    """System name -> speaker -> utterance embeddings."""
-    mel_samples: tuple[MelSample, ...]
-    seconds: float
-
-
 def _grouped(rows: Sequence[RowResult], value: Callable[[list[RowResult]], T]) -> Grouped[T]:
     speakers = dict.fromkeys(r.speaker for r in rows)
     return Grouped(
@@ -746,18 +737,9 @@ def summarise(m: Measurements) -> EvaluationReport:
             else SimilarityBar(None, None, None, None),
         )
     return EvaluationReport(
-        voice=m.voice,
-        test_set=m.test_set,
-        options=m.options,
-        asr_models=m.asr_models,
-        settings=m.settings,
-        default=m.default,
-        skipped_settings=m.skipped_settings,
+        **{f.name: getattr(m, f.name) for f in dataclasses.fields(m)},
         reference=reference,
         copy_synthesis=_system(m, COPY, None) if has_copy else None,
         synthesized=synthesized,
         bars=bars,
-        rows=m.rows,
-        mel_samples=m.mel_samples,
-        seconds=m.seconds,
     )

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from flowaudio.audio.io import resample
+from flowaudio.eval.audio import judge_input
 
 #: resemblyzer's sample rate (``resemblyzer.hparams.sampling_rate``).
 ENCODER_SAMPLE_RATE = 16000
@@ -83,11 +83,7 @@ class SpeakerEncoder:
         (resemblyzer's ``preprocess_wav``) and embedded with ``embed_utterance`` (the mean of
         the embeddings of 1.6 s windows at 50 % overlap, normalised).
         """
-        audio = np.asarray(samples, dtype=np.float32)
-        if audio.ndim != 1 or audio.size == 0:
-            raise ValueError(f"expected non-empty mono audio, got shape {audio.shape}")
-        if sample_rate != ENCODER_SAMPLE_RATE:
-            audio = resample(audio, sample_rate, ENCODER_SAMPLE_RATE)
+        audio = judge_input(samples, sample_rate, ENCODER_SAMPLE_RATE)
         wav = self._preprocess(audio)
         if len(wav) < _MIN_TRIMMED:  # the voice-activity detector found (almost) no speech
             wav = audio

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from flowaudio.audio.io import resample
+from flowaudio.eval.audio import judge_input
 
 logger = logging.getLogger(__name__)
 
@@ -147,6 +147,8 @@ class WhisperTranscriber:
             ) from exc
         self.model_dir = packaged_model_dir() if model_dir is None else check_model_dir(model_dir)
         self.compute_type = compute_type
+        # faster-whisper logs a line per clip at INFO, which drowns the progress bar.
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)
         self._model = WhisperModel(
             str(self.model_dir),
             device="cpu",
@@ -159,11 +161,7 @@ class WhisperTranscriber:
 
     def transcribe(self, samples: np.ndarray, sample_rate: int) -> str:
         """The recognised words of mono float audio in [-1, 1] (any sample rate)."""
-        audio = np.asarray(samples, dtype=np.float32)
-        if audio.ndim != 1 or audio.size == 0:
-            raise ValueError(f"expected non-empty mono audio, got shape {audio.shape}")
-        if sample_rate != WHISPER_SAMPLE_RATE:
-            audio = resample(audio, sample_rate, WHISPER_SAMPLE_RATE)
+        audio = judge_input(samples, sample_rate, WHISPER_SAMPLE_RATE)
         with self._lock:
             segments, _ = self._model.transcribe(
                 np.clip(audio, -1.0, 1.0),
