@@ -31,9 +31,12 @@ _PUNCT = re.compile(r"[^a-z' ]+")
 
 def normalize_for_wer(text: str) -> str:
     """Words as an ASR would write them: numbers and symbols spelled out, lower case, no
-    punctuation, hyphens as spaces (``"Dr. Smith's $5"`` -> ``"doctor smith's five dollars"``)."""
+    punctuation, hyphens as spaces (``"Dr. Smith's $5"`` -> ``"doctor smith's five dollars"``).
+    Apostrophes stay inside words (``smith's``, ``don't``) and go at their edges, where they
+    are quotation marks (``'Life'`` -> ``life``)."""
     spoken = normalize_text(text).lower().replace("-", " ")
-    return " ".join(_PUNCT.sub(" ", spoken).split())
+    words = (w.strip("'") for w in _PUNCT.sub(" ", spoken).split())
+    return " ".join(w for w in words if w)
 
 
 class Recognizer(Protocol):

@@ -20,6 +20,10 @@ def test_normalize_for_wer():
     assert normalize_for_wer("Dr. Smith's dog-house cost $5!") == (
         "doctor smith's dog house cost five dollars"
     )
+    # quotation marks are not part of a word; an apostrophe inside one is
+    assert normalize_for_wer("A writer in 'Life' magazine ... ' don't") == (
+        "a writer in life magazine don't"
+    )
 
 
 def test_teacher_speech_is_recognised_and_noise_is_not(transcriber, tmp_path):
