@@ -10,6 +10,25 @@ settings.register_profile("flowaudio", derandomize=True, database=None, deadline
 settings.load_profile("flowaudio")
 
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+# One math thread per process (this one and the subprocesses it starts): CI is a 2-core machine
+# shared with other jobs, where two torch threads wait on each other's preempted core. Measured
+# there (load 8): 6 steps of the tiny acoustic model took 13 s on 1 thread and 64 s on 2.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+
+@pytest.fixture(autouse=True)
+def _torch_threads_restored():
+    """A test that changes torch's thread count (torch.set_num_threads is process-wide) must not
+    change it for the tests after it."""
+    import sys
+
+    torch = sys.modules.get("torch")
+    before = torch.get_num_threads() if torch is not None else None
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and before is not None and torch.get_num_threads() != before:
+        torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="session")

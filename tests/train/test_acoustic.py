@@ -22,7 +22,7 @@ def _train_losses(run_dir: Path) -> dict[int, float]:
 
 
 def test_loss_falls_on_a_teacher_corpus(teacher_cache, tmp_path):
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # see tests/conftest.py: 2 threads is 5x slower on busy CI
     trainer = train_acoustic(teacher_cache, tmp_path, "tiny", max_steps=80, progress=False)
     losses = list(_train_losses(tmp_path).values())
     assert losses[-1] < 0.8 * losses[0], losses
