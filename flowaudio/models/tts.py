@@ -496,8 +496,9 @@ class FlowTTS(nn.Module):
             self.config.duration_loss_weight * duration_loss
             + self.config.prior_loss_weight * prior_loss
             + flow_loss
-            + total_duration_weight * total_duration
         )
+        if total_duration_weight:  # 0 * an overflowed term would still be NaN
+            total = total + total_duration_weight * total_duration
         return TTSLoss(
             total=total,
             duration=duration_loss,
