@@ -252,8 +252,11 @@ def _corpus_name(path: Any) -> str | None:
 
 
 def default_settings(acoustic: AcousticRun) -> SynthesisDefaults:
-    """The synthesis defaults a voice starts from: one step for a distilled student (guidance
-    folded in), the contract's defaults otherwise."""
+    """The synthesis defaults a voice starts from: those of the voice a run was fine-tuned from,
+    one step for a distilled student (guidance folded in), the contract's defaults otherwise."""
+    inherited = acoustic.metadata.get("voice_defaults")
+    if inherited is not None:
+        return SynthesisDefaults().with_settings(inherited)
     if acoustic.metadata.get("distillation") is not None:
         return SynthesisDefaults(steps=1)
     return SynthesisDefaults()

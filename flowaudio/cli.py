@@ -180,6 +180,8 @@ def _cmd_distill(args: argparse.Namespace) -> int:
 
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
+    import dataclasses
+
     from export.from_voice import load_teacher, resolve_voice_dir
     from flowaudio.runtime.contract import VoiceMeta
     from flowaudio.train.finetune import ADAPTER_FILE, finetune
@@ -191,7 +193,11 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         meta = VoiceMeta.load(voice_dir)
         vocoder = "default" if str(args.source) == "default" else str(voice_dir.resolve())
         vocoder = vocoder if meta.vocoder == "onnx" else "griffin-lim"
-        metadata = {**source.metadata, "distillation": meta.distillation}
+        metadata = {
+            **source.metadata,
+            "distillation": meta.distillation,
+            "voice_defaults": dataclasses.asdict(meta.defaults),  # the export keeps them
+        }
     else:  # a run: a fine-tuned run knows its voice's vocoder, others need --vocoder at export
         metadata = dict(source.metadata)
         vocoder = (metadata.get("finetune") or {}).get("vocoder")

@@ -286,6 +286,9 @@ def test_the_commands_of_the_readme(clips, tiny_voice, tmp_path, capsys):
     assert main(["finetune", "--from", str(tiny_voice), *args, "--out", str(run), "-q"]) == 0
     assert "adapter" in capsys.readouterr().out
     assert main(["export", str(run), "--out", str(voice), "--no-verify"]) == 0
+    from flowaudio.runtime.contract import VoiceMeta
+
+    assert VoiceMeta.load(voice).defaults == VoiceMeta.load(tiny_voice).defaults  # inherited
     wav = tmp_path / "me.wav"
     assert main(["say", "Hello.", "-o", str(wav), "--voice", str(voice), "--speaker", "me"]) == 0
     assert wav.stat().st_size > 1000
