@@ -32,12 +32,12 @@ from flowaudio.eval.report import (
     REFERENCE,
     Clip,
     EvalOptions,
+    EvalSetInfo,
     Measurements,
     RowResult,
     Setting,
     SkippedSetting,
     SpeakerBars,
-    EvalSetInfo,
     _grid,
     summarise,
 )
