@@ -224,9 +224,6 @@ class SynthesisCancelledError(Exception):
     """The caller's ``cancel`` event was set; the synthesis stopped between two passes."""
 
 
-_MAX_LOG_FRAMES = math.log(C.MAX_FRAMES_PER_TOKEN)
-
-
 def _length_groups(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Indices of ``lengths``, shortest first, cut into passes of at most ``batch_size`` items
     whose longest is at most ``1 + MAX_PADDING`` times their shortest."""
@@ -511,8 +508,10 @@ class Voice:
         lexicon: LexiconLike | None = None,
     ) -> float:
         """Seconds of audio :meth:`synthesize` would give for ``text``, from the encoder's
-        durations alone (no flow, no vocoder: a few percent of a synthesis's time), pauses
-        included, to within half a frame a sentence. What a server bounds a request by.
+        durations alone (no flow, no vocoder: a few percent of a synthesis's time) and the
+        one duration rule (:func:`~flowaudio.runtime.contract.frames_per_token`), pauses
+        included: exact where the encoder sees the same batches. What a server bounds a
+        request by.
         """
         length_scale = self.meta.defaults.length_scale / C.check_setting("speed", speed)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
@@ -534,9 +533,8 @@ class Voice:
                 np.full((len(seqs),), spk_id, dtype=np.int64),
                 emb,
             )
-            mask = np.arange(ids.shape[1])[None, :] < lengths[:, None]
-            logw = np.minimum(np.nan_to_num(logw[:, 0, :], nan=0.0), _MAX_LOG_FRAMES)
-            frames += float(np.where(mask, np.exp(logw), 0.0).sum())
+            mask = (np.arange(ids.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
+            frames += float(C.frames_per_token(logw[:, 0, :], mask, np).sum())
         pauses = sum(seg.pause_after for seg in plan)
         return frames * self.audio_config.hop_length / self.sample_rate + pauses
 

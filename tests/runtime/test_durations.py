@@ -47,3 +47,12 @@ def test_old_rounding_up_would_be_slower() -> None:
     d = frames_per_token(log_d, np.ones_like(log_d), np)
     assert d.sum() == 12
     assert np.ceil(np.exp(log_d)).sum() == 20
+
+
+def test_the_estimate_a_server_bounds_requests_by_is_the_real_length(tiny_voice) -> None:
+    from flowaudio.runtime.synthesizer import Voice
+
+    voice = Voice.load(tiny_voice, threads=1)
+    for text in ("The cat sat on the mat.", "Hello there. A second, longer sentence follows."):
+        audio = voice.synthesize(text, seed=0, steps=1)
+        assert voice.estimate_seconds(text) == pytest.approx(audio.duration, abs=1e-6)
