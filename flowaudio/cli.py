@@ -196,7 +196,10 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         metadata = {
             **source.metadata,
             "distillation": meta.distillation,
-            "voice_defaults": dataclasses.asdict(meta.defaults),  # the export keeps them
+            # the export keeps them; plain values (enums would not load with weights_only)
+            "voice_defaults": {
+                k: getattr(v, "value", v) for k, v in dataclasses.asdict(meta.defaults).items()
+            },
         }
     else:  # a run: a fine-tuned run knows its voice's vocoder, others need --vocoder at export
         metadata = dict(source.metadata)
