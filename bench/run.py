@@ -412,6 +412,7 @@ def gpu_child(args: argparse.Namespace) -> dict[str, Any]:
     """onnxruntime-gpu (and PyTorch when the runs are given) on the first CUDA device; runs in
     its own process so that nothing of it touches the CPU measurements."""
     import flowaudio
+    from flowaudio import SynthesisConfig
 
     text = runtime.TEXTS["medium"]
     rows, latency, notes = [], {}, []
@@ -420,7 +421,9 @@ def gpu_child(args: argparse.Namespace) -> dict[str, Any]:
     for batch in GPU_BATCHES:
 
         def ort_batch(b: int = batch) -> list:
-            return voice.synthesize_batch([text] * b, steps=4, seed=0, batch_size=b)
+            return voice.synthesize_batch(
+                [text] * b, config=SynthesisConfig(steps=4, seed=0), batch_size=b
+            )
 
         audio = sum(a.duration for a in ort_batch())
         median = time_calls(ort_batch, args.warmup, args.runs).median_s

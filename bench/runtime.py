@@ -48,6 +48,7 @@ PARAGRAPH = (
 
 def _child(args: argparse.Namespace) -> dict:
     import flowaudio
+    from flowaudio import SynthesisConfig
 
     voice = flowaudio.load_voice(args.voice, threads=args.threads)
     out: dict = {"kind": args.kind}
@@ -56,12 +57,12 @@ def _child(args: argparse.Namespace) -> dict:
         fn = lambda: voice.synthesize(text, steps=args.steps, seed=0)  # noqa: E731
     elif args.kind == "batch":
         texts = [TEXTS["medium"]] * 8
-        fn = lambda: voice.synthesize_batch(texts, steps=args.steps, seed=0)  # noqa: E731
+        fn = lambda: voice.synthesize_batch(texts, config=SynthesisConfig(steps=args.steps, seed=0))  # noqa: E731
     else:
 
         def fn():
             start = time.perf_counter()
-            it = voice.stream(PARAGRAPH, steps=args.steps, seed=0)
+            it = voice.stream(PARAGRAPH, config=SynthesisConfig(steps=args.steps, seed=0))
             first = next(it)
             ttfa = time.perf_counter() - start
             rest = list(it)

@@ -39,7 +39,7 @@ def main() -> None:
     with sf.SoundFile(
         args.out, "w", samplerate=voice.sample_rate, channels=1, subtype="PCM_16"
     ) as wav:
-        for chunk in voice.stream(args.text, seed=0):
+        for chunk in voice.stream(args.text, config=flowaudio.SynthesisConfig(seed=0)):
             if first is None:
                 first = time.perf_counter() - start
             wav.write(chunk.samples)  # a player would play the chunk here

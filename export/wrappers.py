@@ -25,6 +25,8 @@ import math
 import torch
 from torch import Tensor, nn
 
+from flowaudio.flow.schedules import time_grid
+from flowaudio.flow.solvers import Solver, solve
 from flowaudio.models.tts import FlowTTS
 from flowaudio.models.vocoder import Vocoder
 from flowaudio.runtime.contract import frames_per_token
@@ -149,9 +151,13 @@ class FusedGraph(nn.Module):
         step = None
         if self.model.config.decoder.dt_input:  # interval student: its mean velocity per step
             step = torch.full((ids.shape[0],), dt, dtype=mu.dtype, device=ids.device)
-        for k in range(self.steps):
-            t = torch.full((ids.shape[0],), k * dt, dtype=mu.dtype, device=ids.device)
-            x = x + dt * self.model.velocity(x, t, mu_frames, mel_mask, spk, 1.0, step)
+
+        def velocity(x: Tensor, t: float) -> Tensor:
+            t_b = torch.full((ids.shape[0],), t, dtype=mu.dtype, device=ids.device)
+            return self.model.velocity(x, t_b, mu_frames, mel_mask, spk, 1.0, step)
+
+        # The one solver of flowaudio.flow, unrolled by the tracer into ``steps`` Euler steps.
+        x = solve(velocity, x, time_grid(self.steps), Solver.EULER)
         mel = torch.where(mel_mask > 0, self.model.denormalize(x), self.pad_value)
         audio = self.vocoder(mel)
         return audio, lengths * self.hop

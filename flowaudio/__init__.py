@@ -19,12 +19,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from flowaudio.runtime.contract import SynthesisConfig
 from flowaudio.version import __version__
 
 if TYPE_CHECKING:
     from flowaudio.runtime.synthesizer import Audio, Voice
 
-__all__ = ["Audio", "Voice", "__version__", "load_voice", "synthesize"]
+__all__ = ["Audio", "SynthesisConfig", "Voice", "__version__", "load_voice", "synthesize"]
 
 _voices: dict[tuple[str | None, int | None, str | None], Voice] = {}
 _voices_lock = threading.Lock()
@@ -58,6 +59,8 @@ def synthesize(
     temperature: float | None = None,
     speed: float = 1.0,
     seed: int | None = None,
+    *,
+    config: SynthesisConfig | None = None,
 ) -> Audio:
     """Speech for ``text`` as :class:`~flowaudio.runtime.synthesizer.Audio`.
 
@@ -65,19 +68,19 @@ def synthesize(
         text: what to say; long text is split into sentences.
         voice: a voice directory, or None for the embedded default voice.
         speaker: a speaker name of the voice (``load_voice(...).speakers``); None: the first.
-        steps, solver, temperature: ODE steps, solver ("euler", "midpoint", "heun", "rk4") and
-            noise scale; None takes the voice's defaults.
-        speed: > 1 speaks faster.
-        seed: the same seed gives the same audio.
+        steps, solver, temperature, speed, seed: a shorthand for the fields of
+            ``config`` (see :meth:`Voice.synthesize`); None takes the voice's defaults.
+        config: all the settings as one :class:`SynthesisConfig` (``flowaudio.SynthesisConfig``).
     """
     return load_voice(voice).synthesize(
         text,
-        speaker=speaker,
-        steps=steps,
-        solver=solver,
-        temperature=temperature,
-        speed=speed,
-        seed=seed,
+        speaker,
+        steps,
+        solver,
+        temperature,
+        speed,
+        seed,
+        config=config,
     )
 
 

@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from flowaudio.runtime.contract import SCHEDULES, SOLVERS
 from flowaudio.version import __version__
 
 logger = logging.getLogger("flowaudio")
@@ -237,18 +238,20 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
 
 def _cmd_say(args: argparse.Namespace) -> int:
     import flowaudio
+    from flowaudio.runtime.contract import SynthesisConfig
 
     text = sys.stdin.read() if args.text == "-" else args.text
-    voice = flowaudio.load_voice(args.voice, threads=args.threads)
-    audio = voice.synthesize(
-        text,
-        speaker=args.speaker,
+    config = SynthesisConfig(
         steps=args.steps,
         solver=args.solver,
+        schedule=args.schedule,
         temperature=args.temperature,
+        guidance_scale=args.guidance,
         speed=args.speed,
         seed=args.seed,
     )
+    voice = flowaudio.load_voice(args.voice, threads=args.threads)
+    audio = voice.synthesize(text, speaker=args.speaker, config=config)
     audio.save(args.output)
     print(f"wrote {args.output}: {audio.duration:.2f} s at {audio.sample_rate} Hz")
     return 0
@@ -305,10 +308,10 @@ def _key_value(item: str, option: str) -> tuple[str, str]:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    if args.steps is not None and not args.fused:
-        raise ValueError("--steps sets the fused graph's step count: use it with --fused")
+    if args.fused_steps is not None and not args.fused:
+        raise ValueError("--fused-steps sets the fused graph's step count: use it with --fused")
     voice = _import_export_voice()
-    fused_steps = (args.steps if args.steps is not None else 4) if args.fused else None
+    fused_steps = (args.fused_steps if args.fused_steps is not None else 4) if args.fused else None
     meta = voice.export_voice(
         args.run_dir,
         args.vocoder,
@@ -404,7 +407,9 @@ def _parse_list(text: str, flag: str, kind: type, lo: float, hi: float, example:
 
 
 def _parse_steps(text: str) -> tuple[int, ...]:
-    return _parse_list(text, "--steps", int, 1, 128, "1,2,4,8")
+    from flowaudio.runtime.contract import MAX_STEPS
+
+    return _parse_list(text, "--grid-steps", int, 1, MAX_STEPS, "1,2,4,8")
 
 
 def _parse_guidance(text: str | None) -> tuple[float, ...] | None:
@@ -431,7 +436,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
             f"flowaudio evaluate needs {exc.name}: pip install 'flowaudio[eval]'"
         ) from exc
     options = EvalOptions(
-        steps=_parse_steps(args.steps),
+        steps=_parse_steps(args.grid_steps),
         guidance=_parse_guidance(args.guidance),
         asr=_asr_choice(args.asr),
         whisper_model=None if args.whisper_model is None else Path(args.whisper_model),
@@ -756,9 +761,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="WAV file to write")
     p.add_argument("--voice", default=None, help="voice directory (default: the embedded voice)")
     p.add_argument("--speaker", default=None, help="speaker name (see `flowaudio voices`)")
-    p.add_argument("--steps", type=int, default=None, help="ODE steps (voice default: 4)")
-    p.add_argument("--solver", default=None, help="euler, midpoint, heun or rk4")
+    p.add_argument(
+        "--steps", type=int, default=None, help="ODE steps (default: the voice's, see `info`)"
+    )
+    p.add_argument(
+        "--solver", default=None, choices=SOLVERS, help="ODE solver (default: the voice's)"
+    )
+    p.add_argument(
+        "--schedule", default=None, choices=SCHEDULES, help="time grid (default: the voice's)"
+    )
     p.add_argument("--temperature", type=float, default=None, help="noise scale")
+    p.add_argument(
+        "--guidance", type=float, default=None, help="guidance scale (default: the voice's)"
+    )
     p.add_argument("--speed", type=float, default=1.0, help="speaking rate (> 1 is faster)")
     p.add_argument("--seed", type=int, default=None, help="seed: same seed, same audio")
     p.add_argument("--threads", type=int, default=None, help="onnxruntime threads")
@@ -794,7 +809,7 @@ def build_parser() -> argparse.ArgumentParser:
         flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/mine
         flowaudio export runs/acoustic --vocoder griffin-lim --out voices/gl --fp16
         flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/fast --int8
-        flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/f --fused --steps 4
+        flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/f --fused --fused-steps 4
         flowaudio export runs/acoustic --vocoder runs/vocoder --out voices/mine \\
             --default steps=2 --default guidance_scale=1.5
         """,
@@ -821,7 +836,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--fused", action="store_true", help="also write fused.onnx (text -> audio, Euler)"
     )
     p.add_argument(
-        "--steps", type=int, default=None, help="Euler steps of --fused (4 when not given)"
+        "--fused-steps",
+        "--steps",  # the old name, kept for scripts
+        dest="fused_steps",
+        type=int,
+        default=None,
+        help="Euler steps baked into fused.onnx by --fused (4 when not given)",
     )
     p.add_argument("--name", default=None, help="voice name (the --out folder name if not given)")
     p.add_argument(
@@ -892,7 +912,7 @@ def build_parser() -> argparse.ArgumentParser:
         "OUT/report.json and OUT/plots/*.png.",
         """
         flowaudio evaluate --test-set data/corpus-default/heldout.csv --out reports/default
-        flowaudio evaluate --test-set heldout.csv --voice voices/mine --steps 1,2,4,8 \\
+        flowaudio evaluate --test-set heldout.csv --voice voices/mine --grid-steps 1,2,4,8 \\
             --guidance 1,1.5 --per-speaker 5 --out reports/mine --save-audio
         flowaudio evaluate --test-set heldout.csv --voice voices/mine --asr whisper \\
             --whisper-model models/whisper-small-ct2 --out reports/whisper-small
@@ -909,7 +929,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="report directory to write")
     p.add_argument("--voice", default=None, help="voice directory (default: the embedded voice)")
     p.add_argument(
-        "--steps", default="1,2,4,8", help="comma list of ODE step counts (+ the voice default)"
+        "--grid-steps",
+        "--steps",  # the old name, kept for scripts
+        dest="grid_steps",
+        default="1,2,4,8",
+        help="comma list of ODE step counts to measure (+ the voice default)",
     )
     p.add_argument(
         "--guidance",

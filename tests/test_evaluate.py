@@ -537,8 +537,8 @@ def test_evaluate_text_only_without_torch_and_cli_errors(
     assert main([*args, "--test-set", str(unknown)]) == 1
     err = capsys.readouterr().err
     assert "'bob'" in err and "its speakers are: rms, slt" in err
-    assert main([*args, "--test-set", str(sentences), "--steps", "0,x"]) == 1
-    assert "--steps" in capsys.readouterr().err
+    assert main([*args, "--test-set", str(sentences), "--grid-steps", "0,x"]) == 1
+    assert "--grid-steps" in capsys.readouterr().err
     assert main([*args, "--test-set", str(sentences), "--guidance", "1,x"]) == 1
     assert "--guidance" in capsys.readouterr().err
     missing = tmp_path / "no-model"

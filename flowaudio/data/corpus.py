@@ -51,6 +51,7 @@ from pathlib import Path
 import soundfile as sf
 from tqdm import tqdm
 
+from flowaudio.data.manifest import CSV_HEADER
 from flowaudio.version import __version__
 
 logger = logging.getLogger(__name__)
@@ -75,7 +76,6 @@ _ENGINE_ALIASES = {"flite": "flite", "espeak": "espeak", "espeak-ng": "espeak"}
 # Canonical engine -> (program on PATH, Debian package that installs it).
 _PROGRAMS = {"flite": ("flite", "flite"), "espeak": ("espeak-ng", "espeak-ng")}
 
-CSV_HEADER = "audio_path|speaker|text"
 _FORMAT_VERSION = 1
 
 
@@ -780,7 +780,7 @@ def _plan_clips(
 
 
 def _csv(rows: list[tuple[str, str, str]]) -> str:
-    lines = [CSV_HEADER, *("|".join(row) for row in sorted(rows))]
+    lines = ["|".join(CSV_HEADER), *("|".join(row) for row in sorted(rows))]
     return "\n".join(lines) + "\n"
 
 

@@ -64,6 +64,7 @@ from flowaudio.eval.metrics import (
     wer_bar,
 )
 from flowaudio.eval.testset import EvalItem, EvalSet
+from flowaudio.runtime.contract import MAX_STEPS
 from flowaudio.version import __version__
 
 if TYPE_CHECKING:
@@ -110,9 +111,10 @@ class EvalOptions:
 
     def __post_init__(self) -> None:
         if not self.steps or any(
-            isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= 128 for s in self.steps
+            isinstance(s, bool) or not isinstance(s, int) or not 1 <= s <= MAX_STEPS
+            for s in self.steps
         ):
-            raise ValueError(f"steps must be integers in [1, 128], got {self.steps!r}")
+            raise ValueError(f"steps must be integers in [1, {MAX_STEPS}], got {self.steps!r}")
         if self.guidance is not None and (
             not self.guidance or any(not 0.0 <= g <= 10.0 for g in self.guidance)
         ):

@@ -17,15 +17,16 @@ fixed-step solver (solvers.solve: euler, midpoint, heun, rk4).
 
 Layout and the torch boundary:
 
-- :mod:`.grid` (numpy only): the :class:`Solver` and :class:`Schedule` enums, :func:`nfe`, and the
-  float64 grid arithmetic. The torch-free runtime (``flowaudio.runtime.solvers``) imports it, so
-  the names and the grids exist exactly once.
-- :mod:`.paths`, :mod:`.loss`, :mod:`.schedules`, :mod:`.solvers` (torch).
+- :mod:`.schedules` (numpy): the :class:`Schedule` enum and the float64 time grids.
+- :mod:`.solvers` (standard library only): the :class:`Solver` enum, :func:`nfe` and the one
+  :func:`step` / :func:`solve`, written once for numpy arrays and torch tensors alike; the
+  torch-free runtime (``flowaudio.runtime``) and the torch model both call it.
+- :mod:`.paths`, :mod:`.loss` (torch, training only).
 
-Importing this package must not import torch, or the runtime could not import :mod:`.grid`
-through it. So the torch-using names below are resolved lazily on first access (PEP 562 module
-``__getattr__``): ``from flowaudio.flow import solve`` works as usual and imports torch then,
-while ``import flowaudio.flow.grid`` never does. Nothing else happens at import.
+Importing this package must not import torch, or the runtime could not use the solvers through
+it. So the torch-using names below are resolved lazily on first access (PEP 562 module
+``__getattr__``): ``from flowaudio.flow import cfm_loss`` works as usual and imports torch then.
+Nothing else happens at import.
 
 This package imports nothing else of flowaudio.
 """
@@ -35,13 +36,12 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .grid import Schedule, Solver, nfe
+from .schedules import Schedule, custom_grid, time_grid
+from .solvers import Solver, Velocity, nfe, solve, step
 
 if TYPE_CHECKING:
     from .loss import cfm_loss
     from .paths import CondOTPath, PathSample
-    from .schedules import custom_grid, time_grid
-    from .solvers import Velocity, solve, step
 
 __all__ = [
     "CondOTPath",
@@ -62,11 +62,6 @@ _LAZY = {
     "CondOTPath": "paths",
     "PathSample": "paths",
     "cfm_loss": "loss",
-    "custom_grid": "schedules",
-    "time_grid": "schedules",
-    "Velocity": "solvers",
-    "solve": "solvers",
-    "step": "solvers",
 }
 
 

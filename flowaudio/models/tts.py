@@ -27,12 +27,14 @@ in the state dict) set from the prepared cache statistics with :meth:`FlowTTS.se
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
+from flowaudio.config import AudioConfig
 from flowaudio.data.dataset import Batch, sequence_mask
 from flowaudio.flow import CondOTPath, Schedule, Solver, cfm_loss, solve, time_grid
 from flowaudio.runtime.contract import frames_per_token
@@ -53,9 +55,9 @@ __all__ = [
     "TargetLoss",
 ]
 
-MEL_PAD_VALUE = math.log(1e-5)
-"""Value of the padded frames of a synthesised mel: log of the default mel floor (silence), as
-:func:`flowaudio.data.dataset.collate` pads target mels."""
+MEL_PAD_VALUE = math.log(AudioConfig.log_floor)
+"""Value of the padded frames of a synthesised mel: log of the mel floor (silence), taken from
+:class:`flowaudio.config.AudioConfig` (the one source), as training pads target mels."""
 
 _LOG_2PI = math.log(2.0 * math.pi)
 
@@ -601,7 +603,7 @@ class FlowTTS(nn.Module):
             raise ValueError(f"temperature must be finite and >= 0, got {temperature!r}")
         if not math.isfinite(guidance_scale):
             raise ValueError(f"guidance_scale must be finite, got {guidance_scale!r}")
-        grid = time_grid(steps, schedule)  # validates steps and schedule
+        grid = time_grid(steps, schedule)  # validates steps and schedule, float64 numpy
         solver = Solver.parse(solver)
         enc = self.encode(ids, id_lengths, speakers, speaker_embedding, length_scale)
         id_mask = enc.id_mask[:, 0]  # (B, L)
@@ -639,17 +641,20 @@ class FlowTTS(nn.Module):
                     f"an interval student (decoder.dt_input) samples with solver 'euler', got "
                     f"{solver.value!r}"
                 )
-            y = x0
-            grid = grid.to(x0)
-            for i in range(grid.shape[0] - 1):
-                h = grid[i + 1] - grid[i]
-                v = self.velocity(y, grid[i], mu_frames, mel_mask, enc.speaker, guidance_scale, h)
-                y = y + h * v
+            # The solver calls at grid points only; each call gets the size of its step.
+            step_size = {float(a): float(b - a) for a, b in itertools.pairwise(grid)}
+
+            def velocity(x: Tensor, t: float) -> Tensor:
+                dt = x.new_full((x.shape[0],), step_size[t])
+                t_b = x.new_full((x.shape[0],), t)
+                return self.velocity(x, t_b, mu_frames, mel_mask, enc.speaker, guidance_scale, dt)
+
         else:
 
-            def velocity(x: Tensor, t: Tensor) -> Tensor:
-                return self.velocity(x, t, mu_frames, mel_mask, enc.speaker, guidance_scale)
+            def velocity(x: Tensor, t: float) -> Tensor:
+                t_b = x.new_full((x.shape[0],), t)
+                return self.velocity(x, t_b, mu_frames, mel_mask, enc.speaker, guidance_scale)
 
-            y = solve(velocity, x0, grid, solver)
+        y = solve(velocity, x0, grid, solver)
         mel = torch.where(mel_mask.bool(), self.denormalize(y), MEL_PAD_VALUE)
         return SynthesisOutput(mel=mel, mel_lengths=mel_lengths, durations=d)

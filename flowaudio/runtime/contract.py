@@ -1,7 +1,8 @@
 """The ONNX voice contract: what ``export/`` writes and what the runtime reads.
 
 This module is the only place where the two halves meet, so every graph name, input and output
-name, metadata key and the schema version live here. Pure Python: no torch, no onnxruntime.
+name, metadata key, the schema version and the synthesis settings (:class:`SynthesisConfig`)
+live here. No torch, no onnxruntime (numpy through the flow math's time grids).
 
 A voice is a directory::
 
@@ -56,7 +57,7 @@ On the host (``flowaudio.runtime.synthesizer``): durations follow :func:`frames_
 (cumulative rounding of exp(log_durations), at most MAX_FRAMES_PER_TOKEN a token, the one
 rule of torch synthesis, the host and the fused graph); mu is expanded to frames by repetition;
 x0 = temperature * N(0, I) is drawn with numpy from the seed; the ODE runs with
-``flowaudio.runtime.solvers`` over a time grid chosen at run time; classifier-free guidance
+``flowaudio.flow.solvers`` over a time grid chosen at run time; classifier-free guidance
 runs velocity on a doubled batch (the second half is the unconditional pass: zeros for
 mu_frames and ``null_speaker_cond`` from voice.json) and combines v_u + g (v_c - v_u); the
 result y is
@@ -73,6 +74,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+from flowaudio.flow.schedules import Schedule
+from flowaudio.flow.solvers import Solver
 
 SCHEMA_VERSION = 2
 #: Schema versions this runtime can read.
@@ -150,16 +154,20 @@ FUSED_AUDIO_LENGTHS = "audio_lengths"
 
 SPEAKER_MODES = ("id", "embedding")
 VOCODER_KINDS = ("onnx", "griffin-lim")
-SOLVERS = ("euler", "midpoint", "heun", "rk4")
-SCHEDULES = ("uniform", "sway")
+SOLVERS = tuple(s.value for s in Solver)
+SCHEDULES = tuple(s.value for s in Schedule)
 
 
 class VoiceFormatError(ValueError):
     """A voice directory or file does not follow this contract (the message says what to do)."""
 
 
+#: Most ODE steps a call may ask for (and a fused graph may bake in): the one step limit of the
+#: CLI, the server and the evaluation grid.
 MAX_STEPS = 128
-_SETTING_RANGES = {
+#: Allowed ranges of the numeric synthesis settings, inclusive; the one place they are written.
+SETTING_RANGES: dict[str, tuple[float, float]] = {
+    "steps": (1, MAX_STEPS),
     "temperature": (0.0, 2.0),
     "guidance_scale": (0.0, 10.0),
     "speed": (0.25, 4.0),
@@ -168,45 +176,51 @@ _SETTING_RANGES = {
 }
 
 
+class SettingError(ValueError):
+    """A synthesis setting out of range or of the wrong type; ``field`` names the setting."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(message)
+        self.field = field
+
+
 def _real_in(name: str, value: Any, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
+        raise SettingError(name, f"{name} must be a number in [{low:g}, {high:g}], got {value!r}")
     if not (math.isfinite(value) and low <= value <= high):
-        raise ValueError(f"{name} must be in [{low:g}, {high:g}], got {value!r}")
+        raise SettingError(name, f"{name} must be in [{low:g}, {high:g}], got {value!r}")
     return float(value)
 
 
-def _choice(name: str, value: Any, choices: tuple[str, ...]) -> str:
-    low = value.lower() if isinstance(value, str) else value
-    if low not in choices:
-        raise ValueError(f"unknown {name} {value!r}; choose one of {', '.join(choices)}")
-    return low
-
-
 def check_setting(name: str, value: Any) -> Any:
-    """``value`` if the runtime accepts it for the synthesis setting ``name`` (lower-cased for
-    solver and schedule), else a ValueError that names the allowed range."""
+    """``value`` if the runtime accepts it for the synthesis setting ``name`` (solver and
+    schedule as :class:`Solver` / :class:`Schedule`, case-insensitive), else a
+    :class:`SettingError` that names the setting and the allowed range."""
     if name == "steps":
         integral = isinstance(value, numbers.Integral) and not isinstance(value, bool)
         if not (integral and 1 <= value <= MAX_STEPS):
-            raise ValueError(f"steps must be an integer in [1, {MAX_STEPS}], got {value!r}")
+            raise SettingError(name, f"steps must be an integer in [1, {MAX_STEPS}], got {value!r}")
         return int(value)
-    if name == "solver":
-        return _choice("solver", value, SOLVERS)
-    if name == "schedule":
-        return _choice("schedule", value, SCHEDULES)
-    if name in _SETTING_RANGES:
-        return _real_in(name, value, *_SETTING_RANGES[name])
-    raise ValueError(f"unknown synthesis setting {name!r}")
+    try:
+        if name == "solver":
+            return Solver.parse(value)
+        if name == "schedule":
+            return Schedule.parse(value)
+    except (ValueError, TypeError) as exc:
+        raise SettingError(name, str(exc)) from None
+    if name in SETTING_RANGES:
+        return _real_in(name, value, *SETTING_RANGES[name])
+    raise SettingError(name, f"unknown synthesis setting {name!r}")
 
 
 @dataclass(frozen=True)
 class SynthesisDefaults:
-    """Per-call settings a voice recommends; every one can be overridden at synthesis time."""
+    """Per-call settings a voice recommends (``voice.json``'s ``defaults``); a
+    :class:`SynthesisConfig` overrides any of them at synthesis time."""
 
     steps: int = 4
-    solver: str = "euler"
-    schedule: str = "uniform"
+    solver: Solver = Solver.EULER
+    schedule: Schedule = Schedule.UNIFORM
     temperature: float = 0.667
     length_scale: float = 1.0
     guidance_scale: float = 1.0
@@ -227,8 +241,8 @@ class SynthesisDefaults:
                 raise ValueError(
                     f"unknown synthesis default {key!r}; choose from {', '.join(known)}"
                 )
-            kind = type(getattr(self, key))  # int, float or str
-            if isinstance(value, str) and kind is not str:
+            kind = type(getattr(self, key))  # int, float or a str enum
+            if isinstance(value, str) and kind in (int, float):
                 try:
                     value = kind(value)
                 except ValueError:
@@ -236,6 +250,56 @@ class SynthesisDefaults:
                     raise ValueError(f"{key} must be {what}, got {value!r}") from None
             changes[key] = value
         return replace(self, **changes)
+
+
+@dataclass(frozen=True)
+class SynthesisConfig:
+    """The settings of one synthesis call, built once at the edge (CLI, server request, Python
+    call) and passed down to the ODE loop unchanged. ``None`` means the voice's default
+    (:class:`SynthesisDefaults`), as in Piper's ``SynthesisConfig``; every given value is
+    checked here against :data:`SETTING_RANGES` (a :class:`SettingError` naming the field).
+
+    Example: ``voice.synthesize("Hello.", config=SynthesisConfig(steps=8, solver="rk4"))``.
+    """
+
+    steps: int | None = None
+    """ODE steps, 1 to MAX_STEPS."""
+    solver: Solver | None = None
+    """euler, midpoint, heun or rk4 (a string is parsed once, here)."""
+    schedule: Schedule | None = None
+    """Time grid: uniform or sway."""
+    temperature: float | None = None
+    """Scale of the initial noise x0 = temperature * N(0, I)."""
+    guidance_scale: float | None = None
+    """Classifier-free guidance g (1: none; a distilled voice accepts only 1)."""
+    speed: float = 1.0
+    """> 1 speaks faster: the voice's length_scale is divided by it."""
+    seed: int | None = None
+    """The same seed gives the same audio; None draws a fresh one per call."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "seed":
+                if value is not None and (
+                    isinstance(value, bool) or not isinstance(value, int) or value < 0
+                ):
+                    raise SettingError(
+                        "seed", f"seed must be a non-negative integer, got {value!r}"
+                    )
+            elif value is not None:
+                object.__setattr__(self, f.name, check_setting(f.name, value))
+
+    def resolve(self, defaults: SynthesisDefaults) -> SynthesisConfig:
+        """A copy with every None replaced by the voice's default (the seed excepted)."""
+        return replace(
+            self,
+            **{
+                name: getattr(defaults, name)
+                for name in ("steps", "solver", "schedule", "temperature", "guidance_scale")
+                if getattr(self, name) is None
+            },
+        )
 
 
 @dataclass(frozen=True)

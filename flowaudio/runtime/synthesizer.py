@@ -33,7 +33,8 @@ from flowaudio.audio.io import save_wav, wav_bytes
 from flowaudio.config import AudioConfig, from_dict
 from flowaudio.runtime import contract as C
 from flowaudio.runtime import solvers
-from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
+from flowaudio.runtime.contract import SynthesisConfig, VoiceFormatError, VoiceMeta
+from flowaudio.runtime.solvers import Solver
 from flowaudio.text.frontend import LexiconLike, Segment, TextFrontend, stored_text_config
 from flowaudio.text.normalize import check_normalizer_version
 from flowaudio.text.pronounce import VOICE_LEXICON
@@ -240,19 +241,6 @@ def _length_groups(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     return groups
 
 
-@dataclass(frozen=True)
-class SynthesisOptions:
-    """Resolved per-call settings (the voice's defaults where the caller gave None)."""
-
-    steps: int
-    solver: str
-    schedule: str
-    temperature: float
-    length_scale: float
-    guidance_scale: float
-    seed: int
-
-
 def default_voice_dir() -> Path | None:
     """The voice shipped inside the package, if this build has one."""
     path = Path(str(resources.files("flowaudio"))) / "voices" / "default"
@@ -344,8 +332,14 @@ class Voice:
         batch_size: int | None = None,
         lexicon: LexiconLike | None = None,
         cancel: threading.Event | None = None,
+        *,
+        config: SynthesisConfig | None = None,
     ) -> Audio:
         """Speech for ``text``; long text is split into sentences joined by short pauses.
+
+        The settings come as one ``config=SynthesisConfig(...)`` or, as a shorthand, as the
+        keywords ``steps`` ... ``guidance_scale`` (the fields of :class:`SynthesisConfig`);
+        not both. None takes the voice's default.
 
         ``text`` may be SSML (it starts with ``<speak>``) and may hold inline ``[[ IPA ]]``
         phonemes; ``lexicon`` (a ``{word: ipa}`` dict, a file of ``word<TAB>IPA`` lines or a
@@ -357,16 +351,25 @@ class Voice:
                 out of range.
             SynthesisCancelledError: ``cancel`` was set (checked between passes through the graphs).
         """
-        return self.synthesize_batch(
-            [text],
-            speaker=speaker,
+        keywords = SynthesisConfig(
             steps=steps,
-            solver=solver,
+            solver=solver,  # type: ignore[arg-type]  # parsed by SynthesisConfig
+            schedule=schedule,  # type: ignore[arg-type]
             temperature=temperature,
+            guidance_scale=guidance_scale,
             speed=speed,
             seed=seed,
-            schedule=schedule,
-            guidance_scale=guidance_scale,
+        )
+        if config is None:
+            config = keywords
+        elif keywords != SynthesisConfig():
+            raise ValueError(
+                "pass the settings as config=SynthesisConfig(...) or as keywords, not both"
+            )
+        return self.synthesize_batch(
+            [text],
+            speaker,
+            config,
             speaker_embedding=speaker_embedding,
             batch_size=batch_size,
             lexicon=lexicon,
@@ -377,19 +380,16 @@ class Voice:
         self,
         texts: Sequence[str],
         speaker: str | int | None = None,
-        steps: int | None = None,
-        solver: str | None = None,
-        temperature: float | None = None,
-        speed: float = 1.0,
-        seed: int | None = None,
-        schedule: str | None = None,
-        guidance_scale: float | None = None,
+        config: SynthesisConfig | None = None,
+        *,
         speaker_embedding: Array | None = None,
         batch_size: int | None = None,
         lexicon: LexiconLike | None = None,
         cancel: threading.Event | None = None,
     ) -> list[Audio]:
         """Speech for several texts, their sentences run through the graphs together.
+
+        ``config`` holds the settings (None: the voice's defaults and a fresh seed).
 
         Sentences go through the graphs in passes of up to ``batch_size`` items of similar
         length (see :data:`MAX_PADDING`), shortest first; ``batch_size=None`` takes
@@ -413,7 +413,7 @@ class Voice:
             batch_size = DEFAULT_BATCH if on_gpu else DEFAULT_BATCH_CPU
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an integer >= 1 (or None), got {batch_size!r}")
-        opts = self._options(steps, solver, temperature, speed, seed, schedule, guidance_scale)
+        opts = self._resolve(config)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
         plans = [self._plan(text, lexicon) for text in texts]
         units = []  # (text index, segment index, ids)
@@ -450,13 +450,8 @@ class Voice:
         self,
         text: str,
         speaker: str | int | None = None,
-        steps: int | None = None,
-        solver: str | None = None,
-        temperature: float | None = None,
-        speed: float = 1.0,
-        seed: int | None = None,
-        schedule: str | None = None,
-        guidance_scale: float | None = None,
+        config: SynthesisConfig | None = None,
+        *,
         speaker_embedding: Array | None = None,
         chunk_frames: int = 48,
         context_frames: int = 16,
@@ -473,7 +468,7 @@ class Voice:
                 f"chunk_frames must be >= 1 and context_frames >= 0, got {chunk_frames}, "
                 f"{context_frames}"
             )
-        opts = self._options(steps, solver, temperature, speed, seed, schedule, guidance_scale)
+        opts = self._resolve(config)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
         hop = self.audio_config.hop_length
         for si, segment in enumerate(self._plan(text, lexicon)):
@@ -513,7 +508,7 @@ class Voice:
         included: exact where the encoder sees the same batches. What a server bounds a
         request by.
         """
-        length_scale = self.meta.defaults.length_scale / C.check_setting("speed", speed)
+        length_scale = self.meta.defaults.length_scale / SynthesisConfig(speed=speed).speed
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
         plan = self._plan(text, lexicon)
         segments = [seg for seg in plan if seg.ids]
@@ -557,43 +552,24 @@ class Voice:
     def _silence(self, seconds: float) -> Array:
         return np.zeros(round(seconds * self.sample_rate), np.float32)
 
-    def _options(
-        self, steps, solver, temperature, speed, seed, schedule, guidance
-    ) -> SynthesisOptions:
-        d = self.meta.defaults
-        steps = C.check_setting("steps", d.steps if steps is None else steps)
-        solver = C.check_setting("solver", d.solver if solver is None else solver)
-        schedule = C.check_setting("schedule", d.schedule if schedule is None else schedule)
-        temperature = C.check_setting(
-            "temperature", d.temperature if temperature is None else temperature
-        )
-        speed = C.check_setting("speed", speed)
-        guidance = C.check_setting(
-            "guidance_scale", d.guidance_scale if guidance is None else guidance
-        )
-        if self.meta.is_student and guidance != 1.0:
+    def _resolve(self, config: SynthesisConfig | None) -> SynthesisConfig:
+        """``config`` with the voice's defaults in place of None and a seed drawn if none was
+        given; refuses what this voice cannot do."""
+        opts = (config or SynthesisConfig()).resolve(self.meta.defaults)
+        if self.meta.is_student and opts.guidance_scale != 1.0:
             raise ValueError(
-                f"guidance_scale must be 1 for this voice, got {guidance}: it is a distilled "
-                "student with the teacher's guidance folded in (one pass per step)"
+                f"guidance_scale must be 1 for this voice, got {opts.guidance_scale}: it is a "
+                "distilled student with the teacher's guidance folded in (one pass per step)"
             )
-        if self._has_dt and solver != "euler":
+        if self._has_dt and opts.solver is not Solver.EULER:
             raise ValueError(
-                f"this voice is an interval student: it samples with solver 'euler', not {solver!r}"
+                "this voice is an interval student: it samples with solver 'euler', not "
+                f"{opts.solver.value!r}"
             )
-        if seed is None:
+        if opts.seed is None:
             # os.urandom, not the secrets module: that one loads OpenSSL (~4 MB of RSS).
-            seed = int.from_bytes(os.urandom(8), "little") >> 1
-        elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-            raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-        return SynthesisOptions(
-            steps=steps,
-            solver=solver,
-            schedule=schedule,
-            temperature=temperature,
-            length_scale=d.length_scale / speed,
-            guidance_scale=guidance,
-            seed=seed,
-        )
+            opts = dataclasses.replace(opts, seed=int.from_bytes(os.urandom(8), "little") >> 1)
+        return opts
 
     def _speaker(
         self, speaker: str | int | None, embedding: Array | None
@@ -628,7 +604,7 @@ class Voice:
         self,
         id_seqs: Sequence[Sequence[int]],
         keys: Sequence[tuple[int, int]],
-        opts: SynthesisOptions,
+        opts: SynthesisConfig,
         speaker: int,
         embedding: Array | None,
         rates: Sequence[float] | None = None,
@@ -643,7 +619,8 @@ class Voice:
             ids[i, : len(seq)] = seq
         speakers = np.full((b,), speaker, dtype=np.int64)
         emb = None if embedding is None else np.repeat(embedding[None], b, axis=0)
-        length_scale = (opts.length_scale / np.asarray(rates or [1.0] * b)).astype(np.float32)
+        length_scale = self.meta.defaults.length_scale / opts.speed
+        length_scale = (length_scale / np.asarray(rates or [1.0] * b)).astype(np.float32)
         mu, logw, spk = self.backend.encode(ids, lengths, length_scale, speakers, emb)
 
         token_mask = np.arange(ids.shape[1])[None, :] < lengths[:, None]

@@ -359,14 +359,7 @@ def create_app(
             return Response(status_code=CLIENT_CLOSED)
         req = parse_speech_request(body, max_chars, FORMATS, STREAM_FORMATS)
         name, voice, speaker = voice_set.resolve(req.voice, req.model)
-        settings = Settings(
-            speaker=speaker,
-            steps=req.steps,
-            solver=req.solver,
-            temperature=req.temperature,
-            speed=req.speed,
-            seed=req.seed,
-        )
+        settings = Settings(speaker=speaker, config=req.config)
         headers = {
             "X-Sample-Rate": str(voice.sample_rate),
             "X-Voice": _ascii(f"{name}/{speaker or (voice.speakers or ('',))[0]}".rstrip("/")),

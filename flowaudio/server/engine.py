@@ -22,10 +22,11 @@ import concurrent.futures
 import contextlib
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from typing import Any, TypeVar
 
+from flowaudio.runtime.contract import SynthesisConfig
 from flowaudio.runtime.synthesizer import Audio, Voice
 from flowaudio.server.metrics import Metrics
 
@@ -40,17 +41,14 @@ class QueueFullError(Exception):
 
 @dataclass(frozen=True)
 class Settings:
-    """Per-request synthesis settings (None: the voice's default); hashable, for batching."""
+    """Per-request synthesis settings: the speaker and the :class:`SynthesisConfig` built from
+    the request (None: the voice's default); hashable, for batching."""
 
     speaker: str | None = None
-    steps: int | None = None
-    solver: str | None = None
-    temperature: float | None = None
-    speed: float = 1.0
-    seed: int | None = None
+    config: SynthesisConfig = field(default_factory=SynthesisConfig)
 
     def kwargs(self) -> dict[str, Any]:
-        return asdict(self)
+        return {"speaker": self.speaker, "config": self.config}
 
 
 class Ticket:
@@ -162,7 +160,7 @@ class Engine:
         ``cancel``, once set, stops an unbatched synthesis between two passes through the
         graphs (``SynthesisCancelledError``), so its thread and slot are free again soon.
         """
-        if self.batch_window > 0 and settings.seed is None:
+        if self.batch_window > 0 and settings.config.seed is None:
             return await self._batched(voice, text, settings)
         kwargs = settings.kwargs()
         if cancel is not None:

@@ -13,7 +13,7 @@ Accepted fields (OpenAI's, then flowaudio's extras)::
     instructions     str, optional: accepted for client compatibility and ignored
     stream_format    "audio" only (OpenAI's server-sent-events format is not offered)
     stream           bool, optional: chunked audio as it is synthesized (wav and pcm)
-    steps            int in [1, 128]; solver: euler | midpoint | heun | rk4;
+    steps            int in [1, MAX_STEPS]; solver: euler | midpoint | heun | rk4;
     temperature      number in [0, 2]; seed: int in [0, 2**63)
 
 A JSON null counts as "not given". Unknown fields are refused (a typo must not be ignored).
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from flowaudio.runtime.contract import SOLVERS
+from flowaudio.runtime.contract import MAX_STEPS, SETTING_RANGES, SOLVERS, SynthesisConfig
 
 __all__ = ["ApiError", "SpeechRequest", "parse_json", "parse_speech_request", "shown"]
 
@@ -87,12 +87,13 @@ class SpeechRequest:
     model: str | None = None
     voice: str | None = None
     response_format: str = "wav"
-    speed: float = 1.0
     stream: bool = False
-    steps: int | None = None
-    solver: str | None = None
-    temperature: float | None = None
-    seed: int | None = None
+    config: SynthesisConfig = field(default_factory=SynthesisConfig)
+    """steps, solver, temperature, speed and seed as the one settings object of the runtime."""
+
+    @property
+    def speed(self) -> float:
+        return self.config.speed
 
 
 def _json_type(value: object) -> str:
@@ -262,16 +263,21 @@ def parse_speech_request(
     solver = _string(body, "solver", '"euler"')
     if solver is not None and solver.lower() not in SOLVERS:
         raise _bad("solver", f"unknown solver {shown(solver)}; choose one of {', '.join(SOLVERS)}")
-    speed = _number(body, "speed", 0.25, 4.0, "1.0")
+    low, high = SETTING_RANGES["speed"]
+    speed = _number(body, "speed", low, high, "1.0")
+    low, high = SETTING_RANGES["temperature"]
+    config = SynthesisConfig(
+        steps=_integer(body, "steps", 1, MAX_STEPS, "4"),
+        solver=solver,  # type: ignore[arg-type]  # parsed by SynthesisConfig
+        temperature=_number(body, "temperature", low, high, "0.667"),
+        speed=1.0 if speed is None else speed,
+        seed=_integer(body, "seed", 0, MAX_SEED - 1, "1234"),
+    )
     return SpeechRequest(
         input=text,
         model=_string(body, "model", '"flowaudio"'),
         voice=_string(body, "voice", '"SPEAKER" or "VOICE/SPEAKER"'),
         response_format=fmt,
-        speed=1.0 if speed is None else speed,
         stream=bool(stream),
-        steps=_integer(body, "steps", 1, 128, "4"),
-        solver=None if solver is None else solver.lower(),
-        temperature=_number(body, "temperature", 0.0, 2.0, "0.667"),
-        seed=_integer(body, "seed", 0, MAX_SEED - 1, "1234"),
+        config=config,
     )

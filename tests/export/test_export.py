@@ -266,7 +266,7 @@ def test_cli_export_fused_fp16(tiny_acoustic_run, tiny_vocoder_run, tiny_voice, 
     out = tmp_path / "voice"
     shutil.copytree(tiny_voice, out)  # an existing voice is replaced
     argv = ["export", str(tiny_acoustic_run), "--vocoder", str(tiny_vocoder_run)]
-    argv += ["--out", str(out), "--fused", "--steps", "2", "--fp16", "--name", "half"]
+    argv += ["--out", str(out), "--fused", "--fused-steps", "2", "--fp16", "--name", "half"]
     assert main([*argv, "--default", "steps=2", "--default", "guidance_scale=1.5"]) == 0
     printed = capsys.readouterr().out
     assert "fused" in printed and "end-to-end" in printed and "MB" in printed
@@ -363,10 +363,10 @@ def test_cli_export_reports_errors(tiny_acoustic_run, tmp_path, capsys):
     from flowaudio.cli import main
 
     argv = ["export", str(tiny_acoustic_run), "--vocoder", "griffin-lim"]
-    assert main([*argv, "--out", str(tmp_path / "v"), "--fused", "--steps", "2"]) == 1
+    assert main([*argv, "--out", str(tmp_path / "v"), "--fused", "--fused-steps", "2"]) == 1
     assert "needs a neural vocoder" in capsys.readouterr().err
-    assert main([*argv, "--out", str(tmp_path / "v"), "--steps", "2"]) == 1
-    assert "--steps" in capsys.readouterr().err
+    assert main([*argv, "--out", str(tmp_path / "v"), "--fused-steps", "2"]) == 1
+    assert "--fused-steps" in capsys.readouterr().err
     for bad, says in [
         ("steps", "KEY=VALUE"),
         ("steps=0", "steps must be an integer in [1, 128]"),

@@ -71,7 +71,7 @@ def _slope(steps: list[int], errors: list[float]) -> float:
 @pytest.mark.parametrize("solver", list(Solver))
 def test_convergence_order(solver: Solver, problem: str, schedule: Schedule) -> None:
     # Sway is a smooth monotone reparametrisation of the uniform grid, so it keeps the order.
-    grids = [time_grid(n, schedule, dtype=F64) for n in STEPS]
+    grids = [time_grid(n, schedule) for n in STEPS]
     errors = [_error(PROBLEMS[problem], grid, solver) for grid in grids]
     assert errors == sorted(errors, reverse=True)
     slope = _slope(STEPS, errors)
@@ -87,7 +87,7 @@ def test_polynomial_in_time() -> None:
     x0 = torch.zeros(2, 3, 4, dtype=F64)
     euler_errors = []
     for n in STEPS:
-        grid = time_grid(n, dtype=F64)
+        grid = time_grid(n)
         rk4 = solve(velocity, x0, grid, Solver.RK4)
         torch.testing.assert_close(rk4, torch.ones_like(x0), rtol=0, atol=1e-14)
         euler_errors.append(float((solve(velocity, x0, grid, "euler") - 1.0).abs().max()))
@@ -102,10 +102,10 @@ def test_polynomial_in_time() -> None:
 def test_custom_grid(solver: Solver) -> None:
     velocity, x0, exact = PROBLEMS["rotation_2t"]
     # A custom grid with uniform values is the uniform grid, bit for bit.
-    same = custom_grid([k / 5 for k in range(6)], dtype=F64)
+    same = custom_grid([k / 5 for k in range(6)])
     torch.testing.assert_close(
         solve(velocity, x0, same, solver),
-        solve(velocity, x0, time_grid(5, dtype=F64), solver),
+        solve(velocity, x0, time_grid(5), solver),
         rtol=0,
         atol=0,
     )
@@ -113,18 +113,14 @@ def test_custom_grid(solver: Solver) -> None:
     # shrinks the error by about 2^order.
     coarse = [0.0, 0.05, 0.2, 0.45, 0.7, 1.0]
     fine = sorted(coarse + [(a + b) / 2 for a, b in itertools.pairwise(coarse)])
-    err_coarse = float(
-        (solve(velocity, x0, custom_grid(coarse, dtype=F64), solver) - exact).abs().max()
-    )
-    err_fine = float(
-        (solve(velocity, x0, custom_grid(fine, dtype=F64), solver) - exact).abs().max()
-    )
+    err_coarse = float((solve(velocity, x0, custom_grid(coarse), solver) - exact).abs().max())
+    err_fine = float((solve(velocity, x0, custom_grid(fine), solver) - exact).abs().max())
     assert math.log2(err_coarse / err_fine) == pytest.approx(solver.order, abs=0.6)
 
 
 def test_rk4_exact_for_quadratic_rate_on_any_grid() -> None:
     # RK4 is Simpson's rule for dx/dt = f(t): exact for f = 3t^2 on every grid.
-    grid = custom_grid([0.0, 0.05, 0.2, 0.45, 0.7, 1.0], dtype=F64)
+    grid = custom_grid([0.0, 0.05, 0.2, 0.45, 0.7, 1.0])
     x0 = torch.zeros(1, 1, 1, dtype=F64)
     out = solve(lambda x, t: 3.0 * t**2 * torch.ones_like(x), x0, grid, Solver.RK4)
     torch.testing.assert_close(out, torch.ones_like(x0), rtol=0, atol=1e-15)
@@ -142,14 +138,14 @@ def test_exact_on_straight_paths(solver: Solver, steps: int) -> None:
     x1 = torch.randn(2, 3, 4, generator=gen, dtype=F64)
     keep = 1.0 - path.sigma_min
 
-    def conditional_field(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        assert t.dim() == 0
+    def conditional_field(x: torch.Tensor, t: float) -> torch.Tensor:
+        assert isinstance(t, float)
         return (x1 - keep * x) / (1.0 - keep * t)
 
     end = path.sample(x0, x1, torch.ones(2, dtype=F64)).x_t
-    out = solve(conditional_field, x0, time_grid(steps, dtype=F64), solver)
+    out = solve(conditional_field, x0, time_grid(steps), solver)
     torch.testing.assert_close(out, end, rtol=0, atol=1e-13)
-    constant = solve(lambda x, t: x1 - keep * x0, x0, time_grid(steps, dtype=F64), solver)
+    constant = solve(lambda x, t: x1 - keep * x0, x0, time_grid(steps), solver)
     torch.testing.assert_close(constant, end, rtol=0, atol=1e-13)
 
 
@@ -157,59 +153,59 @@ def test_exact_on_straight_paths(solver: Solver, steps: int) -> None:
 def test_nfe_counts_velocity_calls(solver: Solver) -> None:
     calls = []
 
-    def velocity(x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    def velocity(x: torch.Tensor, t: float) -> torch.Tensor:
         calls.append(t)
-        assert t.shape == ()
         return -x
 
     x0 = torch.ones(1, 2, 3)
-    out = solve(velocity, x0, time_grid(7, Schedule.SWAY, dtype=F64), solver.value)
+    out = solve(velocity, x0, time_grid(7, Schedule.SWAY), solver.value)
     assert len(calls) == nfe(solver, 7) == 7 * solver.evals_per_step
-    # The float64 grid is cast to x's dtype so a float32 model never sees a float64 t.
+    # Times come as Python floats, which adopt x's dtype: a float64 grid never promotes a
+    # float32 model.
     assert out.dtype == torch.float32
-    assert all(t.dtype == torch.float32 for t in calls)
+    assert all(type(t) is float for t in calls)
 
 
 def test_nfe_values() -> None:
     assert [nfe(s, 10) for s in ("euler", "midpoint", "heun", "rk4")] == [10, 20, 20, 40]
     x = torch.ones(1, 1, 1, dtype=F64)
-    one = step(lambda x, t: x, x, torch.tensor(0.0, dtype=F64), torch.tensor(0.5, dtype=F64), "rk4")
+    one = step(lambda x, t: x, x, 0.0, 0.5, Solver.RK4)
     # One RK4 step of dx/dt = x: the 4th-order Taylor polynomial of e^h.
     assert float(one) == pytest.approx(sum(0.5**k / math.factorial(k) for k in range(5)), rel=1e-15)
 
 
 def test_solve_exports_unrolled() -> None:
-    # torch.export unrolls the loop for a fixed grid length; the grid stays a graph input, so
-    # another grid of the same length (here a custom one) gives the eager result.
+    # torch.export unrolls the loop for a fixed grid: the times become constants of the graph
+    # (as in the fused ONNX graph), and the exported module gives the eager result.
     weight = torch.tensor([[0.5, -1.0], [1.0, 0.2]])
+    grid = time_grid(4, Schedule.SWAY)
 
     class Sampler(torch.nn.Module):
-        def forward(self, x: torch.Tensor, grid: torch.Tensor) -> torch.Tensor:
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
             velocity = lambda x, t: torch.einsum("ij,bjt->bit", weight, x) * (1.0 + t)  # noqa: E731
             return solve(velocity, x, grid, Solver.RK4)
 
     x0 = torch.randn(1, 2, 3, generator=torch.Generator().manual_seed(0))
-    exported = torch.export.export(Sampler(), (x0, time_grid(4, Schedule.SWAY)))
-    other_grid = custom_grid([0.0, 0.1, 0.3, 0.6, 1.0])
-    torch.testing.assert_close(exported.module()(x0, other_grid), Sampler()(x0, other_grid))
+    exported = torch.export.export(Sampler(), (x0,))
+    torch.testing.assert_close(exported.module()(x0), Sampler()(x0))
 
 
 def test_grids() -> None:
     uniform = time_grid(4)
-    assert uniform.dtype == torch.float32
+    assert uniform.dtype == np.float64
     assert uniform.tolist() == [0.0, 0.25, 0.5, 0.75, 1.0]
-    sway = time_grid(8, "sway", dtype=F64)
+    sway = time_grid(8, "sway")
     assert sway[0] == 0.0
     assert sway[-1] == 1.0
-    assert bool((sway.diff() > 0).all())
-    u = torch.arange(9, dtype=F64) / 8
-    torch.testing.assert_close(sway, 1.0 - torch.cos(0.5 * math.pi * u), rtol=0, atol=1e-15)
+    assert bool((np.diff(sway) > 0).all())
+    u = np.arange(9) / 8
+    np.testing.assert_allclose(sway, 1.0 - np.cos(0.5 * math.pi * u), rtol=0, atol=1e-15)
     # s = -1 packs steps near t = 0 (noise): the first step is the smallest.
-    assert float(sway.diff()[0]) < 1 / 8 < float(sway.diff()[-1])
+    assert float(np.diff(sway)[0]) < 1 / 8 < float(np.diff(sway)[-1])
     assert time_grid(1, Schedule.SWAY).tolist() == [0.0, 1.0]
-    positive = time_grid(8, "sway", sway_coef=1.0, dtype=F64)
-    assert bool((positive.diff() > 0).all())
-    assert float(positive.diff()[0]) > 1 / 8
+    positive = time_grid(8, "sway", sway_coef=1.0)
+    assert bool((np.diff(positive) > 0).all())
+    assert float(np.diff(positive)[0]) > 1 / 8
 
 
 @pytest.mark.parametrize(

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 import flowaudio
-from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
+from flowaudio.runtime.contract import SynthesisConfig, VoiceFormatError, VoiceMeta
 from flowaudio.runtime.synthesizer import MAX_PADDING, Voice, _length_groups
 
 
@@ -96,15 +96,15 @@ def test_long_text_is_split_and_joined_with_pauses(voice):
 
 def test_batch_equals_one_by_one(voice):
     texts = ["A bird in the hand.", "Actions speak louder than words, they say.", "Hi."]
-    batch = voice.synthesize_batch(texts, seed=3)
+    batch = voice.synthesize_batch(texts, config=SynthesisConfig(seed=3))
     for i, text in enumerate(texts):
-        single = voice.synthesize_batch([text], seed=3)[0]
+        single = voice.synthesize_batch([text], config=SynthesisConfig(seed=3))[0]
         if i == 0:
             assert len(batch[i].samples) == len(single.samples)
         assert len(batch[i].samples) > 0
     # text 0 alone vs inside the batch: same noise, same mel; the vocoder sees padding only
     # within its receptive field of the end (0.5 s here), so the audio before that is equal.
-    alone = voice.synthesize_batch([texts[0]], seed=3)[0]
+    alone = voice.synthesize_batch([texts[0]], config=SynthesisConfig(seed=3))[0]
     tail = voice.sample_rate // 2
     assert np.abs(batch[0].samples[:-tail] - alone.samples[:-tail]).max() < 1e-4
     assert np.abs(batch[0].samples - alone.samples).max() < 0.05
@@ -114,7 +114,9 @@ def test_batch_equals_one_by_one(voice):
 
 def test_stream_yields_chunks_that_add_up(voice):
     text = "Never put off until tomorrow. What you can do today."
-    chunks = list(voice.stream(text, seed=5, chunk_frames=8, context_frames=16))
+    chunks = list(
+        voice.stream(text, config=SynthesisConfig(seed=5), chunk_frames=8, context_frames=16)
+    )
     assert len(chunks) > 3
     streamed = np.concatenate([c.samples for c in chunks])
     whole = voice.synthesize(text, seed=5)
@@ -234,7 +236,9 @@ def test_uneven_sentences_run_in_separate_passes(tiny_voice):
     voice.synthesize(text, seed=0, steps=1)
     assert sizes == [1, 1]
     sizes.clear()
-    voice.synthesize_batch(["The cat sat.", "The cat sat."], seed=0, steps=1)
+    voice.synthesize_batch(
+        ["The cat sat.", "The cat sat."], config=SynthesisConfig(seed=0, steps=1)
+    )
     assert sizes == [2]  # equal lengths still share a pass
 
 
@@ -271,7 +275,12 @@ def test_sentence_pause_and_leading_break_are_silences(voice):
     audio = voice.synthesize('<speak><break time="400ms"/>Hi.</speak>', seed=0)
     assert not audio.samples[: int(0.4 * voice.sample_rate)].any()
     streamed = np.concatenate(
-        [c.samples for c in voice.stream('<speak><break time="400ms"/>Hi.</speak>', seed=0)]
+        [
+            c.samples
+            for c in voice.stream(
+                '<speak><break time="400ms"/>Hi.</speak>', config=SynthesisConfig(seed=0)
+            )
+        ]
     )
     assert np.abs(streamed - audio.samples).max() < 0.05
 

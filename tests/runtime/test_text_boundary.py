@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from flowaudio.runtime.contract import SynthesisConfig
 from flowaudio.runtime.synthesizer import MAX_NUMBER_DIGITS, Voice
 
 
@@ -18,7 +19,7 @@ def test_punctuation_alone_is_a_value_error(voice, text):
     with pytest.raises(ValueError, match="no pronounceable text"):
         voice.synthesize(text, seed=0)
     with pytest.raises(ValueError, match="no pronounceable text"):
-        next(voice.stream(text, seed=0))
+        next(voice.stream(text, config=SynthesisConfig(seed=0)))
 
 
 def test_punctuation_between_sentences_adds_no_speech(voice):
