@@ -154,7 +154,10 @@ def plot(rows: list[dict[str, Any]], out: Path) -> Path | None:
             axes[1].plot(x, [r["ovrl"] for r in pts], "-o", label=system)
     axes[0].set(xscale="log", xlabel="velocity evaluations per clip", ylabel="WER %")
     axes[1].set(xscale="log", xlabel="velocity evaluations per clip", ylabel="DNSMOS OVRL - ref")
+    ticks = sorted({r["evaluations"] for r in rows if r["evaluations"]})
     for ax in axes:
+        ax.set_xticks(ticks, [str(t) for t in ticks])
+        ax.minorticks_off()
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
