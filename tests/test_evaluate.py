@@ -447,6 +447,8 @@ def test_evaluate_end_to_end(tiny_voice, teacher_cache, tmp_path, capsys):
     assert data["default"] == {"steps": 4, "guidance": 1.0, "evaluations": 4}
     assert data["skipped_settings"] == []
     assert data["test_set"]["rows"] == 2 and data["test_set"]["speakers"] == ["rms", "slt"]
+    # No path of the machine that measured (tmp_path lies outside the working directory).
+    assert data["test_set"]["path"] == test_set.name and data["voice"]["path"] == tiny_voice.name
     skipped = data["test_set"]["skipped"]
     assert [s["source"].rsplit(":", 1)[1] for s in skipped] == ["5", "4"]
     assert "reference audio unusable" in skipped[1]["reason"]

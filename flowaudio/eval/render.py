@@ -47,12 +47,25 @@ def write_report(report: EvaluationReport, out_dir: str | Path) -> ReportFiles:
         )
     data = report.to_dict()
     data["plots"] = [str(p.relative_to(out)) for p in plots]
+    # A report may be committed (bench/results): no paths of the machine that measured.
+    for section in ("voice", "test_set"):
+        if data.get(section, {}).get("path"):
+            data[section]["path"] = _portable(data[section]["path"])
     json_path = out / "report.json"
     # allow_nan=False: a NaN would be a bug upstream, and it is not valid JSON either.
     json_path.write_text(json.dumps(data, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
     md_path = out / "report.md"
     md_path.write_text(render_markdown(report, [p.relative_to(out) for p in plots]))
     return ReportFiles(md_path, json_path, tuple(plots))
+
+
+def _portable(path: str) -> str:
+    """``path`` relative to the working directory when it lies below it, else its name."""
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return resolved.name
 
 
 def _quality_plot(report: EvaluationReport, path: Path) -> Path:
