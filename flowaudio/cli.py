@@ -173,9 +173,12 @@ def _cmd_distill(args: argparse.Namespace) -> int:
         targets=args.targets,
         progress=not args.quiet,
     )
+    # A teacher voice's own vocoder fits the student; a run's vocoder is the user's to name.
+    is_voice = teacher.name.startswith("voice:")
+    vocoder = args.teacher if is_voice else "VOCODER_RUN"
     print(
         f"student {args.out}: step {trainer.step}; export it with `flowaudio export {args.out} "
-        "--vocoder VOCODER`"
+        f"--vocoder {vocoder} --out VOICE_DIR --fp16`"
     )
     return 0
 
