@@ -589,6 +589,8 @@ def export_voice(
 
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    # mkdtemp makes 0700 folders; a voice is shared data like the shipped one (0755, files 0644).
+    tmp.chmod(0o755)
     try:
         _write_graphs(tmp, meta, acoustic.model, vocoder_model, fused_steps, weights)
         # The text every graph carries in its metadata, plus each graph's SHA-256 (which

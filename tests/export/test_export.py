@@ -47,6 +47,8 @@ def _session(path: Path) -> ort.InferenceSession:
 
 
 def test_export_writes_a_complete_self_describing_voice(tiny_voice, tiny_acoustic_run):
+    # Readable by everyone like the shipped voice (a temporary folder alone would be 0700).
+    assert tiny_voice.stat().st_mode & 0o777 == 0o755
     names = sorted(p.name for p in tiny_voice.iterdir())
     assert names == sorted([C.VOICE_JSON, C.ENCODER_ONNX, C.VELOCITY_ONNX, C.VOCODER_ONNX])
     meta = VoiceMeta.load(tiny_voice)
