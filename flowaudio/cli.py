@@ -132,6 +132,15 @@ def _cmd_corpus_build(args: argparse.Namespace) -> int:
 # train
 
 
+def _exit_status(trainer) -> int:  # a train.loop.Trainer (torch: imported lazily)
+    """130 (the shell's code for SIGINT) when a stop signal ended the run early, else 0."""
+    if trainer.interrupted:
+        logger.warning("stopped by a signal at step %d (saved; run the same command to resume)",
+                       trainer.step)  # fmt: skip
+        return 130
+    return 0
+
+
 def _cmd_train(args: argparse.Namespace) -> int:
     """``train`` (acoustic model) and ``train-vocoder``: the same options, another task."""
     if args.command == "train-vocoder":
@@ -147,7 +156,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
         allow_new_data=args.allow_new_data,
     )
     print(f"run {args.out}: step {trainer.step}; checkpoints in {Path(args.out) / 'checkpoints'}")
-    return 0
+    return _exit_status(trainer)
 
 
 def _cmd_distill(args: argparse.Namespace) -> int:
@@ -180,7 +189,7 @@ def _cmd_distill(args: argparse.Namespace) -> int:
         f"student {args.out}: step {trainer.step}; export it with `flowaudio export {args.out} "
         f"--vocoder {vocoder} --out VOICE_DIR --fp16`"
     )
-    return 0
+    return _exit_status(trainer)
 
 
 def _cmd_finetune(args: argparse.Namespace) -> int:
@@ -232,7 +241,7 @@ def _cmd_finetune(args: argparse.Namespace) -> int:
         + f"; export it with `flowaudio export {args.out} --out VOICE_DIR`"
         + ("" if vocoder else " --vocoder VOCODER_RUN")
     )
-    return 0
+    return _exit_status(trainer)
 
 
 # ---------------------------------------------------------------------------------------------

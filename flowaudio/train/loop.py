@@ -313,6 +313,9 @@ class Trainer:
         self.epoch = 0
         self.batch_in_epoch = 0
         self._stop_requested = False
+        #: A stop signal (Ctrl-C, SIGTERM) ended the run early; it saved first. Commands exit
+        #: with status 130 then, so scripts can tell an interrupted run from a finished one.
+        self.interrupted = False
         self._writer: Any = None
         self.resumed_from: Path | None = None
         self._resume_if_possible()
@@ -547,6 +550,7 @@ class Trainer:
 
     def _request_stop(self) -> None:
         self._stop_requested = True
+        self.interrupted = True
 
     def _agree_to_stop(self) -> bool:
         if not self.dist.enabled:

@@ -98,7 +98,7 @@ def test_ctrl_c_saves_before_leaving(tmp_path):
     proc.send_signal(signal.SIGINT)
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 0, out
-    assert "stop requested" in out
+    assert "stop requested" in out and "interrupted=True" in out
     step = load_checkpoint(latest_checkpoint(tmp_path))["step"]
     assert step >= 4
     again = Trainer(
@@ -204,3 +204,13 @@ def test_a_corrupt_newest_checkpoint_falls_back_and_stale_temporaries_go(tmp_pat
         path.write_bytes(b"")
     with pytest.raises(ValueError, match="none of the 2 checkpoint"):
         Trainer(ToyTask(), toy_config(max_steps=8), tmp_path, {}, progress=False)
+
+
+def test_commands_exit_130_after_a_stop_signal(tmp_path):
+    from types import SimpleNamespace
+
+    from flowaudio.cli import _exit_status
+
+    assert _exit_status(SimpleNamespace(interrupted=True, step=7)) == 130
+    finished = run(str(tmp_path), 2)  # ran to max_steps: no signal, status 0
+    assert not finished.interrupted and _exit_status(finished) == 0

@@ -118,6 +118,7 @@ if __name__ == "__main__":
     logging.basicConfig(level=logging.INFO)
     torch.set_num_threads(1)
     trainer = run(sys.argv[1], int(sys.argv[2]))
+    print(f"interrupted={trainer.interrupted}")
     if len(sys.argv) > 3:
         rank = trainer.dist.rank
         torch.save(trainer.modules["model"].state_dict(), Path(sys.argv[3]) / f"rank{rank}.pt")
