@@ -21,7 +21,14 @@ logger = logging.getLogger("flowaudio")
 
 
 class _Formatter(argparse.RawDescriptionHelpFormatter, argparse.ArgumentDefaultsHelpFormatter):
-    """Keeps the hand-written examples in epilogs and shows defaults."""
+    """Keeps the hand-written examples in epilogs and shows defaults, once: an option whose help
+    already says its default, or whose default is None (decided later), gets no second one."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "(default" in text or action.default is None:
+            return text
+        return super()._get_help_string(action)
 
 
 def _add(

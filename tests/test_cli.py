@@ -1,6 +1,7 @@
 """The command line as a user meets it: --help, phonemize, corpus build -> prepare -> Dataset."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -20,6 +21,18 @@ def test_every_command_has_help_with_an_example(command, capsys):
     out = capsys.readouterr().out
     assert "example" in out
     assert "flowaudio" in out
+
+
+@pytest.mark.parametrize(
+    "command",
+    ["say", "export", "evaluate", "train", "train-vocoder", "distill", "finetune", "serve"],
+)
+def test_help_states_each_default_once(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines anywhere
+    assert "(default: None)" not in text
+    assert not re.search(r"\(default[^)]*\) \(default", text)
 
 
 def test_phonemize_speaks_numbers_as_words():
