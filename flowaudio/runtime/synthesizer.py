@@ -225,6 +225,17 @@ class SynthesisCancelledError(Exception):
     """The caller's ``cancel`` event was set; the synthesis stopped between two passes."""
 
 
+@dataclass(frozen=True)
+class _Encoded:
+    """What the encoder gives the rest of a synthesis: mu (B, C, L), whole-frame durations
+    (B, L), token counts (B,) and the speaker vector (B, S)."""
+
+    mu: Array
+    durations: Array
+    lengths: Array
+    speaker_cond: Array
+
+
 def _length_groups(lengths: Sequence[int], batch_size: int) -> list[list[int]]:
     """Indices of ``lengths``, shortest first, cut into passes of at most ``batch_size`` items
     whose longest is at most ``1 + MAX_PADDING`` times their shortest."""
@@ -512,24 +523,16 @@ class Voice:
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
         plan = self._plan(text, lexicon)
         segments = [seg for seg in plan if seg.ids]
-        frames = 0.0
+        frames = 0
         for group in _length_groups([len(seg.ids) for seg in segments], DEFAULT_BATCH):
-            seqs = [segments[k].ids for k in group]
-            lengths = np.array([len(q) for q in seqs], dtype=np.int64)
-            ids = np.zeros((len(seqs), int(lengths.max())), dtype=np.int64)
-            for i, q in enumerate(seqs):
-                ids[i, : len(q)] = q
-            rates = np.array([segments[k].rate for k in group], dtype=np.float32)
-            emb = None if spk_emb is None else np.repeat(spk_emb[None], len(seqs), axis=0)
-            _, logw, _ = self.backend.encode(
-                ids,
-                lengths,
-                (length_scale / rates).astype(np.float32),
-                np.full((len(seqs),), spk_id, dtype=np.int64),
-                emb,
+            encoded = self._encode(
+                [segments[k].ids for k in group],
+                spk_id,
+                spk_emb,
+                length_scale,
+                [segments[k].rate for k in group],
             )
-            mask = (np.arange(ids.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
-            frames += float(C.frames_per_token(logw[:, 0, :], mask, np).sum())
+            frames += int(encoded.durations.sum())
         pauses = sum(seg.pause_after for seg in plan)
         return frames * self.audio_config.hop_length / self.sample_rate + pauses
 
@@ -600,6 +603,29 @@ class Voice:
             return self.speakers.index(speaker), None
         raise ValueError(f"unknown speaker {speaker!r}; this voice has: {', '.join(self.speakers)}")
 
+    def _encode(
+        self,
+        id_seqs: Sequence[Sequence[int]],
+        speaker: int,
+        embedding: Array | None,
+        length_scale: float,
+        rates: Sequence[float] | None = None,
+    ) -> _Encoded:
+        """One encoder pass over B sentences and their whole-frame durations (the one duration
+        rule); ``rates`` (B,) speed each sentence up (SSML prosody rate), 1 by default."""
+        b = len(id_seqs)
+        lengths = np.array([len(s) for s in id_seqs], dtype=np.int64)
+        ids = np.zeros((b, int(lengths.max())), dtype=np.int64)
+        for i, seq in enumerate(id_seqs):
+            ids[i, : len(seq)] = seq
+        speakers = np.full((b,), speaker, dtype=np.int64)
+        emb = None if embedding is None else np.repeat(embedding[None], b, axis=0)
+        scale = (length_scale / np.asarray(rates or [1.0] * b)).astype(np.float32)
+        mu, logw, spk = self.backend.encode(ids, lengths, scale, speakers, emb)
+        token_mask = (np.arange(ids.shape[1])[None, :] < lengths[:, None]).astype(np.float32)
+        durations = C.frames_per_token(logw[:, 0, :], token_mask, np)
+        return _Encoded(mu=mu, durations=durations, lengths=lengths, speaker_cond=spk)
+
     def _mels(
         self,
         id_seqs: Sequence[Sequence[int]],
@@ -613,18 +639,9 @@ class Voice:
         ``rates`` (B,) speed each sentence up (SSML prosody rate), 1 by default."""
         b = len(id_seqs)
         n_mels = self.audio_config.n_mels
-        lengths = np.array([len(s) for s in id_seqs], dtype=np.int64)
-        ids = np.zeros((b, int(lengths.max())), dtype=np.int64)
-        for i, seq in enumerate(id_seqs):
-            ids[i, : len(seq)] = seq
-        speakers = np.full((b,), speaker, dtype=np.int64)
-        emb = None if embedding is None else np.repeat(embedding[None], b, axis=0)
         length_scale = self.meta.defaults.length_scale / opts.speed
-        length_scale = (length_scale / np.asarray(rates or [1.0] * b)).astype(np.float32)
-        mu, logw, spk = self.backend.encode(ids, lengths, length_scale, speakers, emb)
-
-        token_mask = np.arange(ids.shape[1])[None, :] < lengths[:, None]
-        durations = C.frames_per_token(logw[:, 0, :], token_mask.astype(np.float32), np)
+        enc = self._encode(id_seqs, speaker, embedding, length_scale, rates)
+        mu, durations, lengths, spk = enc.mu, enc.durations, enc.lengths, enc.speaker_cond
         frames = durations.sum(axis=1)
         t_max = int(frames.max())
         mu_frames = np.zeros((b, n_mels, t_max), dtype=np.float32)
