@@ -209,8 +209,8 @@ def test_a_corrupt_newest_checkpoint_falls_back_and_stale_temporaries_go(tmp_pat
 def test_commands_exit_130_after_a_stop_signal(tmp_path):
     from types import SimpleNamespace
 
-    from flowaudio.cli import _exit_status
+    from flowaudio.cli.train import exit_status
 
-    assert _exit_status(SimpleNamespace(interrupted=True, step=7)) == 130
+    assert exit_status(SimpleNamespace(interrupted=True, step=7)) == 130
     finished = run(str(tmp_path), 2)  # ran to max_steps: no signal, status 0
-    assert not finished.interrupted and _exit_status(finished) == 0
+    assert not finished.interrupted and exit_status(finished) == 0
