@@ -37,7 +37,7 @@ class _TorchVocoder:
     """The (EMA) generator of a vocoder run."""
 
     def __init__(self, run: Path):
-        from export.voice import load_vocoder
+        from flowaudio.export.voice import load_vocoder
 
         self.run = load_vocoder(run)
         self.step = self.run.step
@@ -65,8 +65,8 @@ def _acoustic(run: Path):
     """(text, speaker, steps) -> log-mel with the (EMA) model of an acoustic run, in torch."""
     import torch
 
-    from export.voice import load_acoustic
     from flowaudio.config import TextConfig
+    from flowaudio.export.voice import load_acoustic
     from flowaudio.text.frontend import TextFrontend
     from flowaudio.text.symbols import SymbolTable
 

@@ -435,7 +435,7 @@ def gpu_child(args: argparse.Namespace) -> dict[str, Any]:
     if args.acoustic_run and args.vocoder_run:
         import torch
 
-        from export.voice import load_acoustic, load_vocoder
+        from flowaudio.export.voice import load_acoustic, load_vocoder
 
         device = torch.device("cuda")
         acoustic = load_acoustic(args.acoustic_run).model.to(device)

@@ -28,8 +28,8 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from export.vocoder import VOCODER_INPUT, export_vocoder_onnx
 from flowaudio.config import AUDIO_PRESETS
+from flowaudio.export.vocoder import VOCODER_INPUT, export_vocoder_onnx
 from flowaudio.models.vocoder import VOCODER_PRESETS, Vocoder
 
 ROOT = Path(__file__).resolve().parents[1]

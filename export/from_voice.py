@@ -1,4 +1,5 @@
-"""A voice directory -> trainable torch modules again (the way back from :mod:`export.voice`).
+"""A voice directory -> trainable torch modules again (the way back from
+:mod:`flowaudio.export.voice`).
 
 A voice carries everything needed to rebuild its torch modules: voice.json records the model
 configs (``provenance.acoustic.config``, ``provenance.vocoder.config``), the audio and text
@@ -240,7 +241,7 @@ def load_teacher(source: str | Path) -> Teacher:
         return Teacher(
             models.acoustic, models.acoustic_metadata(), name + (f"@{step}" if step else "")
         )
-    from export.voice import load_acoustic
+    from flowaudio.export.voice import load_acoustic
 
     run = load_acoustic(source)
     return Teacher(run.model, dict(run.metadata), f"run:{path.resolve().name}@{run.step}")

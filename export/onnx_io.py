@@ -14,11 +14,12 @@ A graph is stored in one of the :class:`Weights` formats:
   graph), so the graph runs on every execution provider and the only error is the rounding of
   the weights. A loaded float16 voice is *not* smaller in memory (measured: the velocity
   graph's session 41 MB of RSS vs 34 MB for float32).
-- ``int8`` (:mod:`export.optimize`; only the graphs of :data:`export.optimize.INT8_GRAPHS`,
-  the others stay float32): 1-D convolutions rewritten as MatMuls, then every MatMul weight
-  stored as int8 with dynamically quantized activations. Measured on the ``small`` voice with
-  2 threads: a 4-step synthesis 0.64-0.8x the time of float32 (on a busy machine), velocity +
-  vocoder files 39 -> 14 MB, peak RSS of a synthesis 170 -> 150 MB.
+- ``int8`` (:mod:`flowaudio.export.optimize`; only the graphs of
+  :data:`flowaudio.export.optimize.INT8_GRAPHS`, the others stay float32): 1-D convolutions
+  rewritten as MatMuls, then every MatMul weight stored as int8 with dynamically quantized
+  activations. Measured on the ``small`` voice with 2 threads: a 4-step synthesis 0.64-0.8x the time
+  of float32 (on a busy machine), velocity + vocoder files 39 -> 14 MB, peak RSS of a synthesis
+  170 -> 150 MB.
 """
 
 from __future__ import annotations
@@ -34,8 +35,8 @@ import torch
 from onnx import TensorProto, helper, numpy_helper
 from torch import Tensor, nn
 
-from export.optimize import conv1d_as_matmul, quantize_int8
 from flowaudio.config import parse_choice
+from flowaudio.export.optimize import conv1d_as_matmul, quantize_int8
 from flowaudio.runtime.contract import OPSET
 
 __all__ = ["FP16_MIN_ELEMENTS", "Weights", "export_graph", "set_metadata", "weights_to_float16"]
@@ -83,8 +84,8 @@ def export_graph(
         dynamic_axes: ``{io name: {axis: symbolic name}}``.
         metadata: ``metadata_props`` to store (key -> string value).
         weights: the :class:`Weights` format of the stored graph (``int8``: see
-            :func:`export.optimize.quantize_int8`; callers pass it only for the graphs in
-            :data:`export.optimize.INT8_GRAPHS`).
+            :func:`flowaudio.export.optimize.quantize_int8`; callers pass it only for the graphs in
+            :data:`flowaudio.export.optimize.INT8_GRAPHS`).
 
     Returns:
         ``path``.

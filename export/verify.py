@@ -35,8 +35,8 @@ import onnxruntime as ort
 import torch
 from torch import Tensor
 
-from export.vocoder import VocoderGraph
-from export.wrappers import EncoderGraph, FusedGraph, VelocityGraph
+from flowaudio.export.vocoder import VocoderGraph
+from flowaudio.export.wrappers import EncoderGraph, FusedGraph, VelocityGraph
 from flowaudio.models.tts import FlowTTS
 from flowaudio.models.vocoder import Vocoder
 from flowaudio.runtime import contract as C
@@ -85,13 +85,13 @@ FP16_BOUNDS = ParityBounds(encoder=2e-2, velocity=2e-2, vocoder=2e-2, fused=5e-2
 """float16 weights (relative rounding ~5e-4): measured ~1e-3 for encoder, ~4e-4 for velocity,
 ~3e-4 for vocoder audio at speech level (up to 1e-2 for a random vocoder driven into clipping)."""
 INT8_BOUNDS = ParityBounds(encoder=1e-4, velocity=1e-1, vocoder=2e-2, fused=1e-3, end_to_end=5e-2)
-"""int8 velocity and vocoder (``export.optimize.INT8_GRAPHS``; the encoder and the fused graph
-stay float32, hence their float32 bounds). Dynamic int8 quantization costs ~2% of the velocity's
-mean magnitude per evaluation: measured on the ``tiny`` preset 1.3e-2 to 1.7e-2 for velocity,
-3e-4 for vocoder and end-to-end audio (on ``small``: velocity 1.5e-2, vocoder 8e-4), with 8-bit
-weights on a VNNI CPU. The weights are 7-bit since (``export.optimize``: 8-bit ones saturated
-on AVX2 CPUs without VNNI, 0.11-0.14 for velocity): 1.6e-2 to 2.0e-2 on VNNI and AVX2 alike,
-so the velocity bound holds 5x margin on any x86-64 CPU."""
+"""int8 velocity and vocoder (``flowaudio.export.optimize.INT8_GRAPHS``; the encoder and the fused
+graph stay float32, hence their float32 bounds). Dynamic int8 quantization costs ~2% of the
+velocity's mean magnitude per evaluation: measured on the ``tiny`` preset 1.3e-2 to 1.7e-2 for
+velocity, 3e-4 for vocoder and end-to-end audio (on ``small``: velocity 1.5e-2, vocoder 8e-4), with
+8-bit weights on a VNNI CPU. The weights are 7-bit since (``flowaudio.export.optimize``: 8-bit ones
+saturated on AVX2 CPUs without VNNI, 0.11-0.14 for velocity): 1.6e-2 to 2.0e-2 on VNNI and AVX2
+alike, so the velocity bound holds 5x margin on any x86-64 CPU."""
 
 
 @dataclass(frozen=True)

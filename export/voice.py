@@ -12,8 +12,8 @@
 4. writes encoder.onnx, velocity.onnx, vocoder.onnx (not for Griffin-Lim), optionally
    fused.onnx, and voice.json into a temporary folder next to VOICE_DIR; every graph carries
    voice.json in its ``metadata_props``;
-5. verifies the graphs against torch (:func:`export.verify.verify_voice`), and only then renames
-   the folder to VOICE_DIR, so a failed export never leaves a half-written voice behind.
+5. verifies the graphs against torch (:func:`flowaudio.export.verify.verify_voice`), and only then
+   renames the folder to VOICE_DIR, so a failed export never leaves a half-written voice behind.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from typing import Any
 
 import torch
 
-from export.onnx_io import Weights, export_graph
-from export.optimize import INT8_GRAPHS
-from export.verify import VerifyError, verify_voice
-from export.vocoder import VocoderGraph, vocoder_metadata
-from export.wrappers import EncoderGraph, FusedGraph, VelocityGraph, speaker_mode
 from flowaudio.config import AudioConfig, ConfigError, from_dict, to_dict
+from flowaudio.export.onnx_io import Weights, export_graph
+from flowaudio.export.optimize import INT8_GRAPHS
+from flowaudio.export.verify import VerifyError, verify_voice
+from flowaudio.export.vocoder import VocoderGraph, vocoder_metadata
+from flowaudio.export.wrappers import EncoderGraph, FusedGraph, VelocityGraph, speaker_mode
 from flowaudio.models.config import TTSConfig
 from flowaudio.models.lora import merge_state_dict
 from flowaudio.models.tts import FlowTTS
@@ -183,8 +183,8 @@ def load_acoustic(run: str | Path) -> AcousticRun:
 def load_vocoder(run: str | Path) -> VocoderRun:
     """Load the latest checkpoint of a vocoder run (or the checkpoint file ``run``); the EMA
     generator when the checkpoint has one. A voice directory (or ``"default"``) works too: its
-    vocoder is rebuilt from vocoder.onnx (:mod:`export.from_voice`), so a student or a fine-tuned
-    model exports with the vocoder of the voice it came from.
+    vocoder is rebuilt from vocoder.onnx (:mod:`flowaudio.export.from_voice`), so a student or a
+    fine-tuned model exports with the vocoder of the voice it came from.
 
     Raises:
         FileNotFoundError: no run or no checkpoint there.
@@ -211,7 +211,7 @@ def load_vocoder(run: str | Path) -> VocoderRun:
 
 
 def _vocoder_of_voice(voice: str | Path) -> VocoderRun:
-    from export.from_voice import load_voice_models
+    from flowaudio.export.from_voice import load_voice_models
 
     models = load_voice_models(voice)
     if models.vocoder is None:
@@ -525,8 +525,8 @@ def export_voice(
         weights: ``"float32"``, ``"float16"`` (large weights stored as float16: half the size
             on disk, float32 inputs and arithmetic) or ``"int8"`` (MatMul weights of the
             velocity network and the vocoder as int8: 0.64-0.8x the CPU time of float32, about
-            a third of their memory, a small measured error; see :mod:`export.optimize`). int8
-            is for CPU inference: onnxruntime's CUDA provider may lack its dynamic-quantization
+            a third of their memory, a small measured error; see :mod:`flowaudio.export.optimize`).
+            int8 is for CPU inference: onnxruntime's CUDA provider may lack its dynamic-quantization
             kernels and fall back to the CPU for them; export float32 or float16 for GPUs.
         fp16: the same as ``weights="float16"`` (kept for existing callers).
         fused_steps: also write fused.onnx (text -> audio, this many Euler steps); needs a
@@ -536,7 +536,7 @@ def export_voice(
             a call leaves them out (``{"steps": 2, "guidance_scale": 1.5}``; names and ranges
             of :class:`SynthesisDefaults`, strings converted); the rest keep their defaults.
         verify: check every graph against torch before the voice is put in place
-            (:func:`export.verify.verify_voice`).
+            (:func:`flowaudio.export.verify.verify_voice`).
         log: called with the verification table (e.g. ``print``).
 
     Returns:

@@ -76,10 +76,10 @@ def teacher_cache(tmp_path_factory):
 
 
 def import_export(module: str):
-    """``export.<module>`` (imported lazily: it needs torch and onnx)."""
+    """``flowaudio.export.<module>`` (imported lazily: it needs torch and onnx)."""
     import importlib
 
-    return importlib.import_module(f"export.{module}")
+    return importlib.import_module(f"flowaudio.export.{module}")
 
 
 @pytest.fixture(scope="session")

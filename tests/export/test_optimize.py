@@ -8,7 +8,7 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from export.optimize import INT8_WEIGHT_LIMIT, conv1d_as_matmul, quantize_int8
+from flowaudio.export.optimize import INT8_WEIGHT_LIMIT, conv1d_as_matmul, quantize_int8
 
 
 def _model(nodes, inputs, output, initializers) -> onnx.ModelProto:

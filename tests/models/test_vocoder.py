@@ -14,8 +14,8 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from export.vocoder import VOCODER_INPUT, export_vocoder_onnx
 from flowaudio.config import AUDIO_PRESETS, ConfigError, from_dict, to_dict
+from flowaudio.export.vocoder import VOCODER_INPUT, export_vocoder_onnx
 from flowaudio.models.discriminators import (
     StftResolution,
     VocoderDiscriminator,
