@@ -26,16 +26,16 @@ from torch.utils.data import Dataset
 
 from flowaudio.config import AudioConfig, ConfigError, to_dict
 from flowaudio.data.dataset import CacheInfo, TTSDataset
-from flowaudio.models.discriminators import VocoderDiscriminator
 from flowaudio.models.vocoder import VOCODER_PRESETS, Vocoder, VocoderConfig
-from flowaudio.models.vocoder_losses import (
+from flowaudio.train.config import TrainConfig
+from flowaudio.train.discriminators import VocoderDiscriminator
+from flowaudio.train.loop import StepContext, Trainer, TrainTask
+from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
+from flowaudio.train.vocoder_losses import (
     SpectralLosses,
     discriminator_adversarial_loss,
     vocoder_losses,
 )
-from flowaudio.train.config import TrainConfig
-from flowaudio.train.loop import StepContext, Trainer, TrainTask
-from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
 
 logger = logging.getLogger(__name__)
 

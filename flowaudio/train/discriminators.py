@@ -4,7 +4,7 @@ Each discriminator takes one batch of waveforms (B, N) and returns a
 :class:`DiscriminatorOutput`: one logit map per sub-discriminator and the intermediate feature
 maps of all of them (for the feature-matching loss). Real and generated audio go through
 separate calls, so the discriminator step can pass ``fake.detach()`` while the generator step
-passes ``fake`` itself; :mod:`flowaudio.models.vocoder_losses` pairs the results.
+passes ``fake`` itself; :mod:`flowaudio.train.vocoder_losses` pairs the results.
 
 - :class:`MultiPeriodDiscriminator` (Kong et al., HiFi-GAN, arXiv:2010.05646): for each period
   p the waveform is folded into a (N / p, p) image and convolved along time only, so each

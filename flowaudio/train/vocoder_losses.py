@@ -8,7 +8,7 @@ Generator objective, with the weights of :class:`~flowaudio.models.vocoder.Vocod
         + fm_weight     * mean_l L1(D^l(y), D^l(y_hat))                  (feature matching)
 
 with ``SC_r = || |Y_r| - |Y_hat_r| ||_F / || |Y_r| ||_F`` at the resolutions of
-:func:`~flowaudio.models.discriminators.stft_resolutions`. Discriminator objective::
+:func:`~flowaudio.train.discriminators.stft_resolutions`. Discriminator objective::
 
     L_D = sum_k mean((D_k(y) - 1)^2) + mean(D_k(y_hat)^2)
 
@@ -34,8 +34,8 @@ from torch import Tensor, nn
 
 from flowaudio.audio.mel_torch import LogMelSpectrogram
 from flowaudio.config import AudioConfig
-from flowaudio.models.discriminators import StftResolution, stft_resolutions
 from flowaudio.models.vocoder import VocoderConfig
+from flowaudio.train.discriminators import StftResolution, stft_resolutions
 
 __all__ = [
     "MultiResolutionSTFTLoss",
@@ -191,8 +191,8 @@ def vocoder_losses(
         config: supplies the loss weights.
         spectral: the mel and multi-resolution STFT losses for the audio config.
         discriminator: a module mapping (B, N) audio to a
-            :class:`~flowaudio.models.discriminators.DiscriminatorOutput`
-            (e.g. :class:`~flowaudio.models.discriminators.VocoderDiscriminator`), or None to
+            :class:`~flowaudio.train.discriminators.DiscriminatorOutput`
+            (e.g. :class:`~flowaudio.train.discriminators.VocoderDiscriminator`), or None to
             train on the reconstruction losses only.
 
     Raises:
