@@ -20,6 +20,7 @@ from flowaudio.data.corpus import (
     parse_voice,
     render,
 )
+from flowaudio.version import __version__
 
 # Sixteen clean sentences: enough for 2 voices x 6 training + 2 held-out, all distinct.
 CLEAN = [
@@ -198,6 +199,21 @@ def test_load_sentences_cleans_a_messy_text_file(tmp_path: Path) -> None:
     assert all(10 <= len(s) <= 50 for s in short)
 
 
+def test_raw_text_splitting_keeps_initials_and_abbreviations(tmp_path: Path) -> None:
+    # Raw text, unlike the normalised text of flowaudio.text.sentences: "G. B." and "Dr." are
+    # not sentence ends here.
+    paragraph = (
+        "G. B. Shaw wrote to a young friend that he should go on writing plays for the stage. "
+        "The letter was read aloud by Dr. Watson to everybody who came to the club that night. "
+        "Nobody in the room said a word."
+    )
+    assert load_sentences(_write(tmp_path / "p.txt", [paragraph])) == [
+        "G. B. Shaw wrote to a young friend that he should go on writing plays for the stage.",
+        "The letter was read aloud by Dr. Watson to everybody who came to the club that night.",
+        "Nobody in the room said a word.",
+    ]
+
+
 def test_load_sentences_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with pytest.raises(FileNotFoundError, match=r"nope\.txt"):
         load_sentences(tmp_path / "nope.txt")
@@ -206,7 +222,7 @@ def test_load_sentences_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     (tmp_path / "latin1.txt").write_bytes("Caf\xe9 au lait is a fine drink.\n".encode("latin-1"))
     with pytest.raises(ValueError, match="not UTF-8"):
         load_sentences(tmp_path / "latin1.txt")
-    monkeypatch.setattr(corpus, "FORTUNES_DIR", tmp_path / "no-fortunes")
+    monkeypatch.setattr(corpus.sentences, "FORTUNES_DIR", tmp_path / "no-fortunes")
     with pytest.raises(FileNotFoundError, match="apt-get install fortunes"):
         load_sentences("fortunes")
 
@@ -238,7 +254,7 @@ def test_fortune_entries_drop_attributions(tmp_path: Path, monkeypatch: pytest.M
     )
     (fortunes / "quotes.dat").write_bytes(b"\x00\x01binary index that must be ignored")
     (fortunes / "off" / "rude").write_text("This offensive line must not be read.\n%\n")
-    monkeypatch.setattr(corpus, "FORTUNES_DIR", fortunes)
+    monkeypatch.setattr(corpus.sentences, "FORTUNES_DIR", fortunes)
     assert load_sentences("fortunes") == [
         "Whenever people agree with me I always feel I must be wrong.",
         "The first quotation of a pair is kept.",
@@ -321,7 +337,7 @@ def test_build_corpus_layout(built: tuple[Path, corpus.CorpusSummary]) -> None:
     }
     assert "flite" in meta["engines"]["flite"]
     assert (meta["n_train"], meta["n_heldout"]) == (12, 4)
-    assert meta["flowaudio_version"] == corpus.__version__
+    assert meta["flowaudio_version"] == __version__
     assert meta["total_hours"] == pytest.approx(summary.total_seconds / 3600, abs=1e-3)
     assert meta["speakers"]["kal16"]["sample_rates"] == [16000]
     # No stray temporary files.
