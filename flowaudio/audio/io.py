@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal
 
 import numpy as np
 
@@ -22,15 +23,34 @@ import numpy as np
 __all__ = [
     "AudioError",
     "WavSubtype",
+    "encode_audio",
+    "file_format",
+    "file_formats",
     "load_audio",
     "peak_normalize",
     "resample",
+    "save_audio",
     "save_wav",
     "wav_bytes",
 ]
 
 WavSubtype = Literal["PCM_16", "FLOAT"]
 _SUBTYPES: tuple[str, ...] = ("PCM_16", "FLOAT")
+
+
+#: Compressed formats by file suffix: libsndfile container, subtype, and the sample rates the
+#: codec takes (None: any). Vorbis and Opus travel in an Ogg container; Opus and MP3 accept a
+#: few rates only, so other rates are resampled up to the next one they take.
+_COMPRESSED: dict[str, tuple[str, str, tuple[int, ...] | None]] = {
+    "flac": ("FLAC", "PCM_16", None),
+    "ogg": ("OGG", "VORBIS", None),
+    "opus": ("OGG", "OPUS", (8000, 12000, 16000, 24000, 48000)),
+    "mp3": (
+        "MP3",
+        "MPEG_LAYER_III",
+        (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+    ),
+}
 
 
 class AudioError(ValueError):
@@ -107,6 +127,100 @@ def resample(samples: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
     return np.asarray(out, dtype=np.float32)
 
 
+def file_formats() -> tuple[str, ...]:
+    """The file suffixes (without the dot) :func:`save_audio` can write with the installed
+    libsndfile: always ``wav``, then those of flac, ogg (Vorbis), opus and mp3 it supports."""
+    import soundfile as sf
+
+    have = sf.available_formats()
+    writable = [
+        name
+        for name, (container, subtype, _) in _COMPRESSED.items()
+        if container in have and subtype in sf.available_subtypes(container)
+    ]
+    return ("wav", *writable)
+
+
+def file_format(path: str | os.PathLike[str]) -> str:
+    """The format :func:`save_audio` writes ``path`` in, from its suffix (no suffix: wav).
+
+    Raises:
+        ValueError: a suffix this installation cannot write; the message lists those it can.
+    """
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if not suffix:
+        return "wav"
+    formats = file_formats()
+    if suffix not in formats:
+        known = suffix in _COMPRESSED
+        why = "the installed libsndfile cannot write it" if known else "unknown audio format"
+        raise ValueError(
+            f"cannot write {os.fspath(path)!r}: .{suffix} ({why}); use one of "
+            + ", ".join(f".{f}" for f in formats)
+        )
+    return suffix
+
+
+def encode_audio(
+    samples: np.ndarray, sample_rate: int, fmt: str, subtype: WavSubtype = "PCM_16"
+) -> bytes:
+    """A mono waveform as the bytes of a ``fmt`` file (a :func:`file_formats` name); ``subtype``
+    applies to wav. Opus and MP3 get the waveform resampled to a rate they take."""
+    buf = io.BytesIO()
+    _write(buf, samples, sample_rate, fmt, subtype)
+    return buf.getvalue()
+
+
+def save_audio(
+    path: str | os.PathLike[str],
+    samples: np.ndarray,
+    sample_rate: int,
+    subtype: WavSubtype = "PCM_16",
+) -> None:
+    """Write a mono audio file atomically (like :func:`save_wav`) in the format its suffix
+    names: wav (or no suffix), flac, ogg (Vorbis), opus or mp3 (see :func:`file_format`);
+    ``subtype`` applies to wav."""
+    fmt = file_format(path)
+    _atomic_write(Path(path), lambda f: _write(f, samples, sample_rate, fmt, subtype))
+
+
+def _write(f: BinaryIO, samples: np.ndarray, sample_rate: int, fmt: str, subtype: str) -> None:
+    import soundfile as sf
+
+    if fmt == "wav":
+        data = _prepare_for_write(samples, sample_rate, subtype)
+        sf.write(f, data, sample_rate, subtype=subtype, format="WAV")
+        return
+    if fmt not in _COMPRESSED:
+        raise ValueError(f"unknown audio format {fmt!r}; use one of {file_formats()}")
+    container, codec, rates = _COMPRESSED[fmt]
+    data = _prepare_for_write(samples, sample_rate, "PCM_16")  # clipped: every codec is fixed-scale
+    if rates is not None and sample_rate not in rates:
+        target = min((r for r in rates if r > sample_rate), default=rates[-1])
+        data = np.clip(resample(data, sample_rate, target), -1.0, 1.0)
+        sample_rate = target
+    sf.write(f, data, sample_rate, subtype=codec, format=container)
+
+
+def _atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    """Run ``write(file)`` on a hidden temporary file next to ``path``, flush it to disk and
+    move it onto ``path`` in one ``os.replace``: a crash leaves the old file or the new one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
+    # os.open with 0o666 lets the umask decide permissions, as a plain open() would
+    # (tempfile.mkstemp would make every saved file private to its owner).
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
 def save_wav(
     path: str | os.PathLike[str],
     samples: np.ndarray,
@@ -129,21 +243,9 @@ def save_wav(
     import soundfile as sf
 
     data = _prepare_for_write(samples, sample_rate, subtype)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.urandom(4).hex()}.tmp")
-    # os.open with 0o666 lets the umask decide permissions, as a plain open() would
-    # (tempfile.mkstemp would make every saved wav private to its owner).
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            sf.write(f, data, sample_rate, subtype=subtype, format="WAV")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    _atomic_write(
+        Path(path), lambda f: sf.write(f, data, sample_rate, subtype=subtype, format="WAV")
+    )
 
 
 def wav_bytes(samples: np.ndarray, sample_rate: int, subtype: WavSubtype = "PCM_16") -> bytes:

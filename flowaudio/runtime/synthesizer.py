@@ -29,7 +29,8 @@ from typing import Protocol
 
 import numpy as np
 
-from flowaudio.audio.io import save_wav, wav_bytes
+from flowaudio.audio.io import save_audio, wav_bytes
+from flowaudio.audio.level import PeakLimiter
 from flowaudio.config import AudioConfig, from_dict
 from flowaudio.runtime import contract as C
 from flowaudio.runtime import solvers
@@ -62,7 +63,9 @@ Array = np.ndarray
 
 @dataclass(frozen=True)
 class Audio:
-    """Synthesized speech: float32 samples in [-1, 1] and their sample rate."""
+    """Synthesized speech: float32 samples and their sample rate. What the runtime gives out
+    never exceeds :data:`~flowaudio.audio.level.OUTPUT_PEAK` (speech that would is turned
+    down, see :class:`~flowaudio.audio.level.PeakLimiter`)."""
 
     samples: Array
     sample_rate: int
@@ -73,8 +76,10 @@ class Audio:
         return len(self.samples) / self.sample_rate
 
     def save(self, path: str | Path, subtype: str = "PCM_16") -> None:
-        """Write a WAV file (``PCM_16`` or ``FLOAT``)."""
-        save_wav(path, self.samples, self.sample_rate, subtype=subtype)  # type: ignore[arg-type]
+        """Write an audio file in the format its suffix names: .wav (or none), .flac, .ogg
+        (Vorbis), .opus or .mp3 where the installed libsndfile has it (a ValueError lists
+        them otherwise); ``subtype`` is the WAV sample format, ``PCM_16`` or ``FLOAT``."""
+        save_audio(path, self.samples, self.sample_rate, subtype=subtype)  # type: ignore[arg-type]
 
     def to_wav_bytes(self, subtype: str = "PCM_16") -> bytes:
         """The WAV file as bytes (for HTTP responses)."""
@@ -472,7 +477,9 @@ class Voice:
         the vocoder runs on overlapping windows of ``chunk_frames`` mel frames (each with
         ``context_frames`` of context on both sides), so the first audio arrives long before
         the whole text is done. Concatenated chunks equal :meth:`synthesize` up to the
-        vocoder's window edges (and exactly, for the mel, with the same seed).
+        vocoder's window edges (and exactly, for the mel, with the same seed). A sentence that
+        overshoots the output peak is turned down from the chunk where it does (synthesize
+        turns the whole sentence down), so no streamed sample is clipped either.
         """
         if chunk_frames < 1 or context_frames < 0:
             raise ValueError(
@@ -496,12 +503,15 @@ class Voice:
             if self.meta.vocoder != "onnx":  # Griffin-Lim needs the whole sentence
                 yield Audio(self._vocode(mel, frames)[0], self.sample_rate)
             else:
+                # The sentence's level rule as in synthesize, applied as the chunks come: the
+                # gain falls at a chunk that overshoots and stays down (see PeakLimiter).
+                limiter = PeakLimiter()
                 for start in range(0, n, chunk_frames):
                     end = min(n, start + chunk_frames)
                     lo, hi = max(0, start - context_frames), min(n, end + context_frames)
                     audio = self.backend.vocode(np.ascontiguousarray(mel[:, :, lo:hi]))[0]
                     piece = audio[(start - lo) * hop : (end - lo) * hop]
-                    yield Audio(piece.astype(np.float32), self.sample_rate)
+                    yield Audio(limiter(piece), self.sample_rate)
             if len(pause):
                 yield Audio(pause, self.sample_rate)
 
@@ -711,5 +721,5 @@ class Voice:
             audio = griffin_lim(mels, self.audio_config)
         else:
             audio = self.backend.vocode(mels)
-        audio = np.clip(np.nan_to_num(audio, nan=0.0), -1.0, 1.0)
-        return [audio[i, : f * hop].astype(np.float32) for i, f in enumerate(frames)]
+        # Each sentence turned down as a whole when it overshoots (never clipped, never boosted).
+        return [PeakLimiter()(audio[i, : f * hop]) for i, f in enumerate(frames)]

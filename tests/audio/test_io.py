@@ -311,3 +311,55 @@ def test_importing_flowaudio_audio_does_not_import_torch():
         "PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]),
     }
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root, env=env)
+
+
+# Compressed formats by suffix (the runtime's Audio.save and `flowaudio say -o`)
+
+
+def test_file_format_follows_the_suffix_and_lists_what_it_can_write(tmp_path):
+    from flowaudio.audio.io import file_format, file_formats
+
+    formats = file_formats()
+    assert formats[0] == "wav"
+    assert file_format(tmp_path / "a.WAV") == "wav" and file_format(tmp_path / "noext") == "wav"
+    for fmt in formats:
+        assert file_format(f"x.{fmt}") == fmt
+    with pytest.raises(ValueError, match=r"\.aiff \(unknown audio format\); use one of \.wav"):
+        file_format("speech.aiff")
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "ogg", "opus", "mp3"])
+def test_save_audio_writes_each_format_it_lists(tmp_path, fmt):
+    from flowaudio.audio.io import file_formats, save_audio
+
+    if fmt not in file_formats():
+        pytest.skip(f"this libsndfile cannot write {fmt}")
+    sr = 22050  # not an Opus rate: resampled up to 24 kHz for it
+    tone = 0.5 * np.sin(2 * np.pi * 440 * np.arange(sr) / sr).astype(np.float32)
+    path = tmp_path / f"tone.{fmt}"
+    save_audio(path, tone, sr)
+    info = sf.info(path)
+    assert info.format == {"wav": "WAV", "flac": "FLAC", "ogg": "OGG", "opus": "OGG",
+                           "mp3": "MP3"}[fmt]  # fmt: skip
+    assert info.samplerate == (24000 if fmt == "opus" else sr)
+    back = load_audio(path, sample_rate=sr)
+    assert abs(len(back) - sr) < 0.1 * sr  # codecs pad a little
+    assert 0.3 < np.abs(back).max() < 0.7
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary left
+
+
+def test_peak_limiter_turns_loud_speech_down_and_leaves_quiet_speech_alone():
+    from flowaudio.audio.level import OUTPUT_PEAK, PeakLimiter
+
+    quiet = np.array([0.1, -0.5, 0.3], np.float32)
+    assert np.array_equal(PeakLimiter()(quiet), quiet)  # never boosted
+    loud = np.array([0.5, -2.0, 1.0, np.nan, np.inf], np.float32)
+    out = PeakLimiter()(loud)
+    assert np.abs(out).max() == pytest.approx(OUTPUT_PEAK)
+    assert out[0] == pytest.approx(0.5 * OUTPUT_PEAK / 2.0) and out[3] == 0 and out[4] == 0
+    chunks = PeakLimiter()  # a stream: the gain falls at the loud chunk and stays down
+    first = chunks(np.array([0.5], np.float32))
+    second = chunks(np.array([3.0], np.float32))
+    third = chunks(np.array([0.5], np.float32))
+    assert first[0] == 0.5 and second[0] == pytest.approx(OUTPUT_PEAK)
+    assert third[0] == pytest.approx(0.5 * OUTPUT_PEAK / 3.0)
