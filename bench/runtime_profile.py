@@ -63,7 +63,10 @@ class TimedBackend:
 
     def bind_velocity(self, mu_frames, mel_mask, speaker_cond):
         run = self.backend.bind_velocity(mu_frames, mel_mask, speaker_cond)
-        return lambda x, t: self._timed("velocity", run, x, t)
+        return lambda x, t, dt=None: self._timed("velocity", run, x, t, dt)
+
+    def __getattr__(self, name):  # everything else (e.g. has_dt) is the backend's
+        return getattr(self.backend, name)
 
 
 def _memory_child(args: argparse.Namespace) -> dict:

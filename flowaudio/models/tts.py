@@ -49,6 +49,7 @@ __all__ = [
     "MEL_PAD_VALUE",
     "EncoderOutput",
     "FlowTTS",
+    "MatchTargets",
     "SpeakerConditioner",
     "SynthesisOutput",
     "TTSLoss",
@@ -87,6 +88,32 @@ class TTSLoss:
     total_duration: Tensor
     """Mean over items of (log sum_k exp(l_k) - log sum_k d_k)^2 (the utterance's length, as in
     :class:`TargetLoss`); in ``total`` only with a ``total_duration_weight``."""
+    match: Tensor | None = None
+    """Distance to a frozen model's outputs (:class:`MatchTargets`), when some were given."""
+
+
+@dataclass(frozen=True)
+class MatchTargets:
+    """What a frozen model (:meth:`FlowTTS.match_targets`) computes for B items of text and
+    speaker, for :meth:`FlowTTS.loss` to keep a model being fine-tuned close to it on speakers
+    it has no recordings of (the old speakers of a voice that gains one).
+
+    The inputs are the text (ids, id_lengths, speakers), the frozen model's frame durations
+    (B, L) and a point of its flow: x (B, n_mels, T) at time t (B,) with step size dt (B,) for
+    an interval student (else None). The targets are its velocity there (B, n_mels, T), its prior
+    mean (B, n_mels, L) and its log durations (B, L).
+    """
+
+    ids: Tensor
+    id_lengths: Tensor
+    speakers: Tensor
+    durations: Tensor
+    x: Tensor
+    t: Tensor
+    dt: Tensor | None
+    velocity: Tensor
+    mu: Tensor
+    log_durations: Tensor
 
 
 @dataclass(frozen=True)
@@ -450,6 +477,8 @@ class FlowTTS(nn.Module):
         generator: torch.Generator | None = None,
         speaker_embedding: Tensor | None = None,
         total_duration_weight: float = 0.0,
+        match: MatchTargets | None = None,
+        match_weight: float = 1.0,
     ) -> TTSLoss:
         """Training losses of one batch of full utterances (see the module docstring).
 
@@ -461,6 +490,10 @@ class FlowTTS(nn.Module):
                 ``batch.speakers`` (models with speaker.external_dim > 0).
             total_duration_weight: weight of the utterance-level duration term in ``total``
                 (fine-tuning uses it so a new voice keeps its speaking rate; 0 by default).
+            match, match_weight: a frozen model's outputs (:meth:`match_targets`); ``total``
+                gains ``match_weight`` times the squared distance to them (velocity, prior mean
+                and log durations, each a masked mean). Computed in this same forward pass, so
+                it works under DDP.
         """
         self._check_batch(batch)
         speakers = batch.speakers if speaker_embedding is None else None
@@ -501,13 +534,91 @@ class FlowTTS(nn.Module):
         )
         if total_duration_weight:  # 0 * an overflowed term would still be NaN
             total = total + total_duration_weight * total_duration
+        match_loss = None
+        if match is not None:
+            match_loss = self._match_loss(match)
+            total = total + match_weight * match_loss
         return TTSLoss(
             total=total,
             duration=duration_loss,
             prior=prior_loss,
             flow=flow_loss,
             total_duration=total_duration,
+            match=match_loss,
         )
+
+    @torch.no_grad()
+    def match_targets(
+        self,
+        ids: Tensor,
+        id_lengths: Tensor,
+        speakers: Tensor,
+        temperature: float = 0.667,
+        generator: torch.Generator | None = None,
+    ) -> MatchTargets:
+        """This (frozen) model's outputs for :class:`MatchTargets`, at random points of its flow.
+
+        The durations are the model's own (the duration rule); x0 = temperature * N(0, I); x1 is
+        the model's one-step estimate x0 + v(x0, 0) (with dt = 1 for an interval student, which
+        is its sample); x = (1 - t) x0 + t x1 with t ~ U(0, 1). For an interval student, half
+        the items are the one-step jump itself (x0, t = 0, dt = 1) and the rest dt = 0.
+        """
+        enc = self.encode(ids, id_lengths, speakers)
+        id_mask = enc.id_mask[:, 0]
+        durations = frames_per_token(enc.log_durations[:, 0], id_mask, torch).long()
+        frames = durations.sum(1)
+        n_frames = int(frames.max())
+        path = path_from_durations(durations, n_frames).to(enc.mu.dtype)
+        mu_frames = torch.bmm(enc.mu, path)
+        mel_mask = sequence_mask(frames, n_frames).unsqueeze(1).to(enc.mu.dtype)
+        batch, device = ids.shape[0], ids.device
+        gen_device = generator.device if generator is not None else device
+
+        def rand(*shape: int) -> Tensor:
+            return torch.rand(shape, generator=generator, device=gen_device).to(device)
+
+        x0 = temperature * torch.randn(
+            (batch, self.config.n_mels, n_frames), generator=generator, device=gen_device
+        ).to(device, mu_frames.dtype)
+        x0 = x0 * mel_mask
+        interval = self.config.decoder.dt_input
+        zeros, ones = torch.zeros(batch, device=device), torch.ones(batch, device=device)
+        jump = self.decoder(x0, zeros, mu_frames, mel_mask, enc.speaker, ones if interval else None)
+        t = rand(batch)
+        x = (x0 + t[:, None, None] * jump) * mel_mask
+        dt = None
+        if interval:
+            endpoint = rand(batch) < 0.5
+            t = torch.where(endpoint, zeros, t)
+            x = torch.where(endpoint[:, None, None], x0, x)
+            dt = endpoint.to(x.dtype)
+        velocity = self.decoder(x, t, mu_frames, mel_mask, enc.speaker, dt)
+        return MatchTargets(
+            ids=ids,
+            id_lengths=id_lengths,
+            speakers=speakers,
+            durations=durations,
+            x=x,
+            t=t,
+            dt=dt,
+            velocity=velocity,
+            mu=enc.mu,
+            log_durations=enc.log_durations[:, 0],
+        )
+
+    def _match_loss(self, m: MatchTargets) -> Tensor:
+        """Squared distance of this model's velocity, prior mean and log durations to ``m``."""
+        enc = self.encode(m.ids, m.id_lengths, m.speakers)
+        n_frames = m.x.shape[-1]
+        path = path_from_durations(m.durations, n_frames).to(enc.mu.dtype)
+        mu_frames = torch.bmm(enc.mu, path)
+        mel_mask = sequence_mask(m.durations.sum(1), n_frames).unsqueeze(1).to(enc.mu.dtype)
+        v = self.decoder(m.x, m.t, mu_frames, mel_mask, enc.speaker, m.dt)
+        id_mask = enc.id_mask
+        prior = ((enc.mu - m.mu) ** 2 * id_mask).sum() / (id_mask.sum() * self.config.n_mels)
+        log_d = enc.log_durations[:, 0]
+        duration = ((log_d - m.log_durations) ** 2 * id_mask[:, 0]).sum() / id_mask[:, 0].sum()
+        return cfm_loss(v, m.velocity, mel_mask) + prior + duration
 
     def target_loss(
         self,

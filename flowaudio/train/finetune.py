@@ -13,6 +13,12 @@ Speakers (:class:`SpeakerMode`):
 ``add``
     the data's speakers join the voice's speaker table (new rows, initialised at the mean of the
     existing rows); the existing rows are kept frozen, so the old speakers keep their vectors.
+    The weights the speakers share still move (adapters or full training), so every step also
+    keeps the old speakers' outputs at the source's (``retention_weight``): the new data's texts,
+    each with a random old speaker, run through a frozen copy of the source
+    (:meth:`FlowTTS.match_targets`), and the model's velocity, prior mean and log durations are
+    pulled to it (learning without forgetting, with the source as the only record of the old
+    speakers: their recordings are not part of a voice).
 ``replace``
     the voice becomes the data's speakers only (a single new speaker for a folder of clips);
     a data speaker with a name the voice already has starts from that speaker's row.
@@ -25,9 +31,8 @@ Weights (:class:`Adaptation`):
     resnet, speaker projections; not the time-embedding MLPs), plus the new speaker rows; the
     rest stays frozen. At export the adapters fold into the weights (no run-time cost); the
     run also writes them as a small adapter file (:func:`save_adapter`, :func:`load_adapter`).
-    The adapters change weights every speaker shares, so the old speakers of an ``add`` run move:
-    measured on the default voice (README), far enough to become unintelligible; evaluate them
-    before shipping such a voice.
+    The adapters change weights every speaker shares; without the retention term the old
+    speakers of an ``add`` run moved far enough to become unintelligible (README).
 ``full``
     every weight trains (the speaker table too).
 
@@ -37,6 +42,7 @@ from the amount of training audio (:func:`derive_train_config`) unless a config 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import json
 import logging
@@ -120,6 +126,9 @@ class FinetuneConfig:
     """Module paths adapted (regular expressions, ``re.fullmatch``)."""
     total_duration_weight: float = 1.0
     """Weight of the utterance-level log total-duration error (speaking rate)."""
+    retention_weight: float = 1.0
+    """``add`` mode: weight of the distance of the old speakers' outputs to the frozen source's
+    (0: off)."""
     patience: int = 3
     """Validations without improvement before the run stops early (0: never)."""
     min_improvement: float = 0.005
@@ -137,6 +146,10 @@ class FinetuneConfig:
             raise ConfigError(
                 f"finetune.lora_rank must be >= 1 and lora_alpha > 0, got {self.lora_rank} and "
                 f"{self.lora_alpha}"
+            )
+        if self.retention_weight < 0:
+            raise ConfigError(
+                f"finetune.retention_weight must be >= 0, got {self.retention_weight}"
             )
         if self.total_duration_weight < 0 or self.patience < 0 or self.min_improvement < 0:
             raise ConfigError(
@@ -400,6 +413,11 @@ class FinetuneTask(AcousticTask):
         self.rows = list(range(n_table - n_data, n_table))
         self._best: float | None = None
         self._stale = 0
+        ft: FinetuneConfig = cfg.finetune  # type: ignore[attr-defined]
+        self.n_old = len(ft.base_speakers)
+        self.anchor: FlowTTS | None = None
+        if SpeakerMode(ft.speaker_mode) is SpeakerMode.ADD and ft.retention_weight > 0:
+            self.anchor = copy.deepcopy(source).eval().requires_grad_(False)
 
     def train_dataset(self) -> TTSDataset:
         return _SpeakerRows(self.cache_dir, "train", self.rows)
@@ -409,20 +427,31 @@ class FinetuneTask(AcousticTask):
         return val if len(val) else None
 
     def train_step(self, step: int, batch: Any, ctx: StepContext) -> dict[str, float]:
+        ft: FinetuneConfig = self.cfg.finetune  # type: ignore[attr-defined]
+        match = None
+        if self.anchor is not None:
+            self.anchor.to(batch.ids.device)
+            old = torch.randint(0, self.n_old, (batch.ids.shape[0],)).to(batch.ids.device)
+            match = self.anchor.match_targets(batch.ids, batch.id_lengths, old)
         losses = ctx.call(
             "model",
             "loss",
             batch,
-            total_duration_weight=self.cfg.finetune.total_duration_weight,  # type: ignore[attr-defined]
+            total_duration_weight=ft.total_duration_weight,
+            match=match,
+            match_weight=ft.retention_weight,
         )
         ctx.optimize("model", losses.total)
-        return {
+        logged = {
             "loss": float(losses.total.detach()),
             "flow": float(losses.flow.detach()),
             "prior": float(losses.prior.detach()),
             "duration": float(losses.duration.detach()),
             "total_duration": float(losses.total_duration.detach()),
         }
+        if losses.match is not None:
+            logged["retention"] = float(losses.match.detach())
+        return logged
 
     def should_stop(self, step: int, val_metrics: dict[str, float]) -> bool:
         """Early stopping on the validation loss (the history survives a resume: it is read

@@ -292,3 +292,34 @@ def test_the_commands_of_the_readme(clips, tiny_voice, tmp_path, capsys):
     wav = tmp_path / "me.wav"
     assert main(["say", "Hello.", "-o", str(wav), "--voice", str(voice), "--speaker", "me"]) == 0
     assert wav.stat().st_size > 1000
+
+
+def test_retention_keeps_the_old_speakers_closer_to_the_source(
+    lora_run, source, clips, tiny_voice, tmp_path
+):
+    """The same tiny LoRA run without the retention term: the old speakers drift further."""
+    from flowaudio.config import to_dict
+    from flowaudio.train.finetune import FINETUNE_PRESETS
+
+    tiny = FINETUNE_PRESETS["tiny"]
+    off = dataclasses.replace(tiny, finetune=dataclasses.replace(tiny.finetune, retention_weight=0))
+    config = tmp_path / "no-retention.json"
+    config.write_text(json.dumps(to_dict(off)), encoding="utf-8")
+    torch.set_num_threads(1)
+    finetune(
+        source.model, source.metadata, source.name, clips, tmp_path / "run",
+        vocoder=str(tiny_voice), speaker="kal", config=str(config), max_steps=20, progress=False,
+    )  # fmt: skip
+    voice = import_export("voice")
+    n_old = len(source.metadata["speakers"])
+    base = _outputs(source.model, range(n_old))
+
+    def drift(run):
+        tuned = _outputs(voice.load_acoustic(run).model, range(n_old))
+        pairs = zip(tuned, base, strict=True)
+        return sum(_rms(a, b) ** 2 for new, old in pairs for a, b in zip(new, old, strict=True))
+
+    kept, free = drift(lora_run), drift(tmp_path / "run")
+    assert kept < 0.5 * free, (kept, free)
+    logged = [json.loads(line) for line in (lora_run / "metrics.jsonl").read_text().splitlines()]
+    assert any("retention" in row for row in logged)
