@@ -251,6 +251,15 @@ def _corpus_name(path: Any) -> str | None:
     return Path(str(path)).name if path else None
 
 
+def _checkpoint_name(path: Path) -> str:
+    """A checkpoint by its run folder and file (``default-cpu/checkpoints/step_00003323.pt``), a
+    voice's vocoder.onnx by its voice folder (``default/vocoder.onnx``): names, never the
+    machine's path (the run may have been given as an absolute path, the voice may sit in
+    site-packages)."""
+    keep = 3 if path.parent.name == "checkpoints" else 2
+    return "/".join(path.parts[-keep:])
+
+
 def default_settings(acoustic: AcousticRun) -> SynthesisDefaults:
     """The synthesis defaults a voice starts from: those of the voice a run was fine-tuned from,
     one step for a distilled student (guidance folded in), the contract's defaults otherwise."""
@@ -287,7 +296,7 @@ def build_voice_meta(
         )
     provenance: dict[str, Any] = {
         "acoustic": {
-            "checkpoint": str(acoustic.checkpoint),
+            "checkpoint": _checkpoint_name(acoustic.checkpoint),
             "steps_trained": acoustic.step,
             "config": acoustic.config.get("model"),
             "train": acoustic.config.get("train"),
@@ -297,7 +306,7 @@ def build_voice_meta(
         "vocoder": GRIFFIN_LIM
         if vocoder is None
         else {
-            "checkpoint": str(vocoder.checkpoint),
+            "checkpoint": _checkpoint_name(vocoder.checkpoint),
             "steps_trained": vocoder.step,
             "config": vocoder.config.get("model"),
             "corpus": _corpus_name(vocoder.metadata.get("corpus")),

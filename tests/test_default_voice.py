@@ -44,6 +44,25 @@ def test_default_voice_ships_with_four_teacher_speakers():
     assert size <= 40e6, f"the default voice is {size / 1e6:.1f} MB, over the 40 MB budget"
 
 
+def test_default_voice_json_records_nothing_of_the_build_machine():
+    import json
+
+    def strings(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                yield from strings(item)
+        elif isinstance(value, list):
+            for item in value:
+                yield from strings(item)
+        elif isinstance(value, str):
+            yield value
+
+    meta = json.loads((default_voice_dir() / "voice.json").read_text(encoding="utf-8"))
+    absolute = [s for s in strings(meta) if s.startswith(("/", "~")) or s[1:3] == ":\\"]
+    assert not absolute, f"voice.json records paths of the machine that built it: {absolute}"
+    assert meta["provenance"]["acoustic"]["corpus"] == "cache-default2"
+
+
 def test_default_voice_is_intelligible_on_held_out_sentences():
     from flowaudio.eval.asr import Transcriber, word_error_rate
 

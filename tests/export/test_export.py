@@ -73,8 +73,15 @@ def test_export_writes_a_complete_self_describing_voice(tiny_voice, tiny_acousti
     assert prov["vocoder"]["steps_trained"] == 3
     assert prov["weights"] == "float32"
     assert prov["exported_at"].endswith("+00:00")
+    # Nothing of the exporting machine: the runs and the cache were given as absolute paths.
+    ckpt = f"{tiny_acoustic_run.name}/checkpoints/step_00000003.pt"
+    assert prov["acoustic"]["checkpoint"] == ckpt
+    assert prov["vocoder"]["checkpoint"].startswith("vocoder_run")
+    assert prov["acoustic"]["corpus"] == prov["vocoder"]["corpus"] == "cache"
 
     voice_text = (tiny_voice / C.VOICE_JSON).read_text(encoding="utf-8")
+    assert tiny_acoustic_run.is_absolute()
+    assert str(tiny_acoustic_run.parent) not in voice_text
     expected_io = {
         C.ENCODER_ONNX: (
             [C.ENC_IDS, C.ENC_ID_LENGTHS, C.ENC_LENGTH_SCALE, C.ENC_SPEAKERS],
@@ -94,6 +101,14 @@ def test_export_writes_a_complete_self_describing_voice(tiny_voice, tiny_acousti
         assert [i.name for i in proto.graph.input] == inputs
         assert [o.name for o in proto.graph.output] == outputs
         assert proto.opset_import[0].version == C.OPSET
+
+
+def test_a_voices_vocoder_is_recorded_by_the_voice_name(tiny_voice, tiny_acoustic_run):
+    # A vocoder taken from a voice (a fine-tuned or distilled run's) may sit anywhere, even in
+    # site-packages: voice.json names the voice folder and the graph, not the path.
+    acoustic, vocoder = load_acoustic(tiny_acoustic_run), load_vocoder(tiny_voice)
+    meta = voice_module.build_voice_meta(acoustic, vocoder, name="again")
+    assert meta.provenance["vocoder"]["checkpoint"] == f"{tiny_voice.name}/{C.VOCODER_ONNX}"
 
 
 def test_exported_voice_matches_torch(tiny_voice, tiny_acoustic_run, tiny_vocoder_run):
