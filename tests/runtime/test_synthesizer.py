@@ -308,22 +308,30 @@ def test_voice_lexicon_file_and_call_lexicon(tiny_voice, tmp_path):
     assert len(voice.synthesize("A zork.", seed=0, lexicon={"a": "eɪ"}).samples) > 0
 
 
-def test_voice_without_a_normalizer_version_is_version_1_and_warned(
+def test_voice_without_a_normalizer_version_is_version_1_and_logged(
     tiny_voice, caplog: pytest.LogCaptureFixture
 ):
+    """Older rules than installed: one INFO line per version; newer: one WARNING."""
     from flowaudio.text import normalize
 
     data = json.loads((tiny_voice / "voice.json").read_text())
     assert data["text"]["normalizer_version"] == normalize.NORMALIZER_VERSION  # export records it
     del data["text"]["normalizer_version"]  # as in voices made before versions were recorded
     meta = VoiceMeta.from_json(json.dumps(data))
-    normalize._warned_versions.discard(1)
-    with caplog.at_level(logging.WARNING, logger="flowaudio.text.normalize"):
+    newer = normalize.NORMALIZER_VERSION + 1
+    data["text"]["normalizer_version"] = newer
+    meta_newer = VoiceMeta.from_json(json.dumps(data))
+    normalize._warned_versions.difference_update({1, newer})
+    with caplog.at_level(logging.INFO, logger="flowaudio.text.normalize"):
         voice = Voice(meta, backend=None)  # type: ignore[arg-type]
         Voice(meta, backend=None)  # type: ignore[arg-type]
+        Voice(meta_newer, backend=None)  # type: ignore[arg-type]
+        Voice(meta_newer, backend=None)  # type: ignore[arg-type]
     assert voice.frontend.config.normalizer_version == 1
-    warnings = [r.getMessage() for r in caplog.records if "normaliser rules v1" in r.getMessage()]
-    assert len(warnings) == 1, warnings
+    older = [r for r in caplog.records if "normaliser rules v1;" in r.getMessage()]
+    assert [r.levelno for r in older] == [logging.INFO]
+    ahead = [r for r in caplog.records if f"rules v{newer}, newer" in r.getMessage()]
+    assert [r.levelno for r in ahead] == [logging.WARNING]
 
 
 def test_say_reads_ssml(tiny_voice, tmp_path):

@@ -19,7 +19,7 @@ expanded abbreviation is dropped ("Dr. Smith" -> "Doctor Smith") unless it also 
 ("on Baker St." -> "on Baker Street.").
 
 The rules are versioned: :data:`NORMALIZER_VERSION` is written into every prepared cache and
-voice (``TextConfig.normalizer_version``), and the runtime warns when a voice was trained with
+voice (``TextConfig.normalizer_version``), and the runtime says when a voice was trained with
 other rules (see :func:`check_normalizer_version`).
 """
 
@@ -52,23 +52,36 @@ _warned_versions: set[int] = set()
 
 
 def check_normalizer_version(trained_with: int, what: str = "this voice") -> bool:
-    """Whether ``trained_with`` is the installed rules' version; warns once per version if not.
+    """Whether ``trained_with`` is the installed rules' version; logs once per version if not.
 
-    A voice reads best with the rules it was trained with; other rules still give speech, but
-    numbers, dates or abbreviations may come out as words the voice never saw in training.
+    A voice reads best with the rules it was trained with, but it reads phonemes from its own
+    symbol table, so any rules' output is speech it can say. A voice of older rules meets text
+    read by newer, more complete rules (a numeral or date it was trained on may now come out as
+    other words): that is logged at INFO. A voice of newer rules than the installed flowaudio
+    may expect readings these rules do not make: that is a WARNING (upgrade flowaudio).
     """
     if trained_with == NORMALIZER_VERSION:
         return True
     if trained_with not in _warned_versions:
         _warned_versions.add(trained_with)
-        logger.warning(
-            "%s was trained with text normaliser rules v%s, but this flowaudio normalises with "
-            "v%s: numbers, dates and abbreviations may be read with words it did not learn. "
-            "Retrain (prepare a new cache) to match, or use a flowaudio of the voice's version.",
-            what,
-            trained_with,
-            NORMALIZER_VERSION,
-        )
+        if trained_with > NORMALIZER_VERSION:
+            logger.warning(
+                "%s was trained with text normaliser rules v%s, newer than this flowaudio's v%s: "
+                "numbers, dates and abbreviations may be read differently than in its training; "
+                "upgrade flowaudio.",
+                what,
+                trained_with,
+                NORMALIZER_VERSION,
+            )
+        else:
+            logger.info(
+                "%s was trained with text normaliser rules v%s; this flowaudio reads text with "
+                "v%s (numbers, dates and abbreviations may be read with other words than in its "
+                "training).",
+                what,
+                trained_with,
+                NORMALIZER_VERSION,
+            )
     return False
 
 
