@@ -2,13 +2,22 @@
 
 Routes::
 
-    POST /v1/audio/speech   text -> audio (see flowaudio.server.request for the body)
-    GET  /v1/models         the loaded voices and their speakers (OpenAI list format)
+    GET  /                  a web page to try the voices (page.html: one file, no external assets)
+    POST /v1/audio/speech   text -> audio (the body: flowaudio.server.request.SpeechRequest)
+    GET  /v1/models         the loaded voices, their speakers and defaults (OpenAI list format)
     GET  /health            {"status": "ok", ...}
     GET  /metrics           Prometheus text format (flowaudio.server.metrics)
+    GET  /docs              the OpenAPI description (/openapi.json) as Swagger UI
 
 Every refusal is a 4xx with ``{"error": {"message, type, param, code}}`` naming the value and the
 fix; 503 with Retry-After when the queue is full; 500 only for a server bug (logged).
+
+With an API key (``create_app(api_key=...)``, ``flowaudio serve --api-key`` or
+``FLOWAUDIO_API_KEY``), the API routes (speech, models, metrics) need ``Authorization: Bearer
+KEY``, as OpenAI clients send it; otherwise 401. Open without it: /health (for load balancers),
+the web page (static HTML that asks for the key) and /docs with /openapi.json (a browser cannot
+send the header when it opens a page; the description holds no voice, and Swagger UI's
+"Authorize" then sends the key with each try).
 
 Bounded work per request:
 
@@ -29,32 +38,44 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
+import hmac
+import json
 import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from functools import partial
+from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from flowaudio.runtime.contract import SETTING_RANGES, SettingError
 from flowaudio.runtime.synthesizer import Audio, Voice
 from flowaudio.server.engine import AudioStream, Engine, QueueFullError, Settings, Ticket
 from flowaudio.server.formats import (
     FORMATS,
     MEDIA_TYPES,
-    STREAM_FORMATS,
     encode,
     pcm16,
     streaming_wav_header,
 )
 from flowaudio.server.metrics import Metrics
-from flowaudio.server.request import ApiError, SpeechRequest, parse_speech_request, shown
+from flowaudio.server.request import (
+    ApiError,
+    ErrorBody,
+    SpeechRequest,
+    parse_speech_request,
+    setting_refusal,
+    shown,
+)
 from flowaudio.version import __version__
 
 __all__ = ["VoiceSet", "create_app"]
@@ -63,8 +84,9 @@ logger = logging.getLogger(__name__)
 
 #: Default cap on the request body; a 5,000-character input is ~20 KB even as \\uXXXX escapes.
 MAX_BODY_BYTES = 64 * 1024
-ROUTES = ("/v1/audio/speech", "/v1/models", "/health", "/metrics")
 SPEECH = "/v1/audio/speech"
+#: Paths counted under their own name in the metrics (any other is "other").
+ROUTES = ("/", SPEECH, "/v1/models", "/health", "/metrics", "/docs", "/openapi.json")
 RETRY_AFTER_S = 1
 #: Defaults of the per-request bounds (create_app's arguments).
 MAX_AUDIO_SECONDS = 600.0
@@ -72,6 +94,10 @@ REQUEST_TIMEOUT_S = 300.0
 BODY_TIMEOUT_S = 10.0
 #: Status of a request whose client left before its answer (nginx's convention).
 CLIENT_CLOSED = 499
+#: Voice defaults a request can override (GET /v1/models shows them).
+SPEECH_SETTINGS = ("steps", "solver", "schedule", "temperature", "guidance_scale")
+#: Reads "Authorization: Bearer KEY" (and puts the "Authorize" button in /docs).
+_BEARER = HTTPBearer(auto_error=False, description="The server's API key (--api-key).")
 
 
 class VoiceSet:
@@ -230,6 +256,7 @@ def create_app(
     max_audio_seconds: float = MAX_AUDIO_SECONDS,
     request_timeout_s: float = REQUEST_TIMEOUT_S,
     body_timeout_s: float = BODY_TIMEOUT_S,
+    api_key: str | None = None,
 ) -> FastAPI:
     """The server as an ASGI app (run it with uvicorn; tests call this directly).
 
@@ -249,6 +276,9 @@ def create_app(
         request_timeout_s: a request still running this long after admission is stopped (504;
             a stream is cut).
         body_timeout_s: the whole body must arrive within this (slower: 408).
+        api_key: when given, the API routes need ``Authorization: Bearer <api_key>`` (401
+            otherwise); None: no key (the environment is not read here: ``flowaudio serve``
+            takes FLOWAUDIO_API_KEY).
     """
     if isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1:
         raise ValueError(f"max_chars must be a positive integer, got {max_chars!r}")
@@ -259,9 +289,21 @@ def create_app(
     ):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
             raise ValueError(f"{name} must be a positive number of seconds, got {value!r}")
+    _check_api_key(api_key)
     voice_set = VoiceSet(_load_voices(voices, threads))
     metrics = Metrics()
     engine = Engine(workers, max_queue, batch_window_ms / 1000.0, max_batch, metrics)
+    metrics.watch_queue(lambda: engine.depth, engine.capacity)
+    request_model = SpeechRequest.limited(max_chars)
+    page = _page(
+        {
+            "max_chars": max_chars,
+            "formats": list(FORMATS),
+            "steps": SETTING_RANGES["steps"],
+            "speed": SETTING_RANGES["speed"],
+            "api_key_required": api_key is not None,
+        }
+    )
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -273,13 +315,16 @@ def create_app(
     app = FastAPI(
         title="flowaudio",
         version=__version__,
-        description="Flow-matching text-to-speech with an OpenAI-compatible speech endpoint.",
+        description="Flow-matching text-to-speech with an OpenAI-compatible speech endpoint. "
+        "A page to try it is at /.",
         lifespan=lifespan,
     )
     app.state.engine = engine
     app.state.metrics = metrics
     app.state.voices = voice_set
     app.add_middleware(_Observe, metrics=metrics)
+    # The API routes; with a key, each checks it before anything else (before the body is read).
+    api = APIRouter(dependencies=[] if api_key is None else [Depends(_key_check(api_key))])
 
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:
@@ -290,7 +335,8 @@ def create_app(
         if exc.status_code == 404:
             message = (
                 f"no route {request.method} {request.url.path}; this server offers "
-                "POST /v1/audio/speech, GET /v1/models, GET /health, GET /metrics"
+                "POST /v1/audio/speech, GET /v1/models, GET /health, GET /metrics, GET / (a web "
+                "page) and GET /docs"
             )
         elif exc.status_code == 405:
             message = (
@@ -315,18 +361,25 @@ def create_app(
             )
         )
 
+    @app.get("/", include_in_schema=False)
+    async def web_page() -> HTMLResponse:
+        return HTMLResponse(page, headers={"Cache-Control": "no-cache", "X-Frame-Options": "DENY"})
+
     @app.get("/health")
     async def health() -> dict[str, Any]:
+        """Liveness and the queue; open without an API key."""
         return {
             "status": "ok",
             "version": __version__,
             "voices": voice_set.choices(),
             "queue_depth": engine.depth,
             "queue_capacity": engine.capacity,
+            "api_key_required": api_key is not None,
         }
 
-    @app.get("/v1/models")
+    @api.get("/v1/models")
     async def models() -> dict[str, Any]:
+        """The loaded voices (OpenAI's list of models) with their speakers and defaults."""
         return {
             "object": "list",
             "data": [
@@ -338,28 +391,53 @@ def create_app(
                     "speakers": list(voice.speakers),
                     "voices": [f"{name}/{s}" for s in voice.speakers],
                     "sample_rate": voice.sample_rate,
+                    "defaults": _defaults(voice),
                 }
                 for name, voice in voice_set.voices.items()
             ],
         }
 
-    @app.get("/metrics")
-    async def prometheus() -> PlainTextResponse:
-        return PlainTextResponse(
-            metrics.render(engine.depth, engine.capacity),
-            media_type="text/plain; version=0.0.4; charset=utf-8",
-        )
+    @api.get("/metrics", response_class=Response)
+    async def prometheus(request: Request) -> Response:
+        """Prometheus metrics (OpenMetrics when the Accept header asks for it)."""
+        body, content_type = metrics.exposition(request.headers.get("accept"))
+        return Response(body, headers={"Content-Type": content_type})
 
-    @app.post(SPEECH)
+    @api.post(
+        SPEECH,
+        response_class=Response,
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": request_model.model_json_schema()}},
+            }
+        },
+        responses={
+            200: {
+                "description": "The audio; X-Audio-Seconds, X-Processing-Seconds and X-RTF "
+                "(processing time / audio time) headers on whole answers.",
+                "content": {MEDIA_TYPES[f]: {} for f in FORMATS},
+            },
+            400: {"model": ErrorBody, "description": "A bad request (param names the field)."},
+            401: {"model": ErrorBody, "description": "The API key is missing or wrong."},
+            503: {"model": ErrorBody, "description": "The queue is full; retry after a while."},
+        },
+    )
     async def speech(request: Request) -> Response:
+        """Text to speech, as OpenAI's ``POST /v1/audio/speech`` (plus flowaudio's settings)."""
         try:
             body = await _read_body(request, max_body_bytes, body_timeout_s)
         except ClientDisconnect:  # the client's mistake or choice, not ours: no traceback
             logger.info("client left while sending its request body")
             return Response(status_code=CLIENT_CLOSED)
-        req = parse_speech_request(body, max_chars, FORMATS, STREAM_FORMATS)
+        req = parse_speech_request(body, request_model)
+        try:
+            config = req.synthesis_config()
+        except SettingError as exc:
+            raise setting_refusal(exc) from None
+        received = time.perf_counter()
         name, voice, speaker = voice_set.resolve(req.voice, req.model)
-        settings = Settings(speaker=speaker, config=req.config)
+        settings = Settings(speaker=speaker, config=config)
         headers = {
             "X-Sample-Rate": str(voice.sample_rate),
             "X-Voice": _ascii(f"{name}/{speaker or (voice.speakers or ('',))[0]}".rstrip("/")),
@@ -381,9 +459,12 @@ def create_app(
         cancel = threading.Event()  # set when the client leaves or the time is up
 
         async def check_length() -> bool:
-            seconds = await engine.run(
-                partial(voice.estimate_seconds, req.input, speaker=speaker, speed=req.speed)
-            )
+            try:
+                seconds = await engine.run(
+                    partial(voice.estimate_seconds, req.input, speaker=speaker, speed=config.speed)
+                )
+            except ValueError as exc:  # the estimate reads the text as synthesis does
+                raise _synthesis_error(exc, param="input") from None
             if seconds > max_audio_seconds:
                 raise ApiError(
                     400,
@@ -423,8 +504,13 @@ def create_app(
             raise _synthesis_error(exc) from None
         finally:
             ticket.release()
+        processing = time.perf_counter() - received
         metrics.add_audio(audio.duration)
         headers["X-Audio-Seconds"] = f"{audio.duration:.3f}"
+        # Everything after the body arrived (queue wait and encoding included) per second of
+        # audio: below 1 is faster than real time.
+        headers["X-Processing-Seconds"] = f"{processing:.3f}"
+        headers["X-RTF"] = f"{processing / max(audio.duration, 1e-9):.4f}"
         return Response(payload, media_type=MEDIA_TYPES[req.response_format], headers=headers)
 
     async def _stream(
@@ -487,6 +573,7 @@ def create_app(
             if not finished:
                 metrics.stream_cancelled()
 
+    app.include_router(api)  # after its routes: include_router copies them
     return app
 
 
@@ -537,10 +624,76 @@ def _ascii(text: str) -> str:
     return text.encode("ascii", "backslashreplace").decode("ascii")
 
 
-def _synthesis_error(exc: ValueError) -> ApiError:
-    message = str(exc)
-    param = "input" if "text" in message else None
-    return ApiError(400, message, param=param, code="invalid_value")
+def _synthesis_error(exc: ValueError, param: str | None = None) -> ApiError:
+    """A refusal of the runtime as a 400: a :class:`SettingError` blames its setting, any other
+    ``param`` (the field the failing step reads), if given."""
+    if isinstance(exc, SettingError):
+        return setting_refusal(exc)
+    return ApiError(400, str(exc), param=param, code="invalid_value")
+
+
+def _check_api_key(api_key: str | None) -> None:
+    if api_key is None:
+        return
+    if not isinstance(api_key, str) or not api_key or not api_key.isascii():
+        raise ValueError(
+            f"api_key must be a non-empty ASCII string (or None for no key), got "
+            f"{type(api_key).__name__} of length {len(api_key) if isinstance(api_key, str) else 0}"
+        )
+    if not api_key.isprintable() or " " in api_key:
+        raise ValueError(
+            "api_key must be printable characters without spaces (it travels in an HTTP "
+            "header as 'Authorization: Bearer KEY'); make one with "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+        )
+
+
+def _key_check(api_key: str) -> Callable[..., Any]:
+    """A FastAPI dependency that refuses a request without ``Authorization: Bearer api_key``
+    (401); the comparison takes the same time wherever the keys differ."""
+    expected = api_key.encode("ascii")
+
+    async def check(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_BEARER)],
+    ) -> None:
+        if credentials is None:
+            message = (
+                "this server needs an API key: send the header 'Authorization: Bearer KEY' (the "
+                "key it was started with: --api-key or FLOWAUDIO_API_KEY)"
+            )
+            code = "missing_api_key"
+        elif hmac.compare_digest(credentials.credentials.encode("utf-8"), expected):
+            return
+        else:
+            message = (
+                "the API key is not this server's; send the key it was started with "
+                "(--api-key or FLOWAUDIO_API_KEY) as 'Authorization: Bearer KEY'"
+            )
+            code = "invalid_api_key"
+        raise ApiError(401, message, code=code, headers={"WWW-Authenticate": "Bearer"})
+
+    return check
+
+
+def _defaults(voice: Voice) -> dict[str, Any]:
+    """The settings a voice uses where a request gives none (for clients and the web page)."""
+    meta = getattr(voice, "meta", None)
+    defaults = getattr(meta, "defaults", None)
+    if defaults is None:
+        return {}
+    return {
+        name: getattr(value, "value", value)  # enums as their names
+        for name, value in dataclasses.asdict(defaults).items()
+        if name in SPEECH_SETTINGS
+    }
+
+
+def _page(config: Mapping[str, Any]) -> str:
+    """The web page with this server's limits in it (a JSON script element; ``<`` escaped so no
+    value can end the element)."""
+    html = resources.files("flowaudio.server").joinpath("page.html").read_text(encoding="utf-8")
+    data = json.dumps(dict(config)).replace("<", "\\u003c")
+    return html.replace("__FLOWAUDIO_CONFIG__", data)
 
 
 def _load_voices(

@@ -1,54 +1,66 @@
-"""The body of ``POST /v1/audio/speech``: parsed and checked by hand, so every refusal names the
-field, the value received and the fix (OpenAI-style error bodies, never a 500).
+"""The body of ``POST /v1/audio/speech`` as a pydantic model (its JSON schema is what /docs
+shows), and the translation of pydantic's errors into OpenAI-style 400s that name the field, the
+value received and the fix.
 
-Accepted fields (OpenAI's, then flowaudio's extras)::
+Fields: OpenAI's (``model``, ``input``, ``voice``, ``response_format``, ``speed``,
+``instructions``, ``stream_format``) and flowaudio's extras (``stream`` and the settings of
+:class:`~flowaudio.runtime.contract.SynthesisConfig`: ``steps``, ``solver``, ``schedule``,
+``temperature``, ``guidance_scale``, ``seed``). The numeric bounds are the runtime's
+(``SETTING_RANGES``); ``input``'s length limit is the server's (:meth:`SpeechRequest.limited`).
 
-    model            str, optional: a loaded voice's name selects that voice; any other
-                     string (tts-1, flowaudio, ...) is accepted and ignored
-    input            str, required: the text, 1 to max_chars characters
-    voice            str, optional: SPEAKER, VOICE/SPEAKER or VOICE (default: the first voice's
-                     first speaker); OpenAI's names (alloy, ...) are refused with the list
-    response_format  str, optional: wav (default), pcm, flac, mp3, opus
-    speed            number in [0.25, 4], optional (default 1)
-    instructions     str, optional: accepted for client compatibility and ignored
-    stream_format    "audio" only (OpenAI's server-sent-events format is not offered)
-    stream           bool, optional: chunked audio as it is synthesized (wav and pcm)
-    steps            int in [1, MAX_STEPS]; solver: euler | midpoint | heun | rk4;
-    temperature      number in [0, 2]; seed: int in [0, 2**63)
-
-A JSON null counts as "not given". Unknown fields are refused (a typo must not be ignored).
+Validation is strict (JSON types as they are: ``"2"`` is not a number, ``1.0`` not an
+integer, ``"yes"`` not a boolean); a JSON null counts as "not given"; unknown fields are refused
+(a typo must not be ignored silently).
 """
 
 from __future__ import annotations
 
 import json
-import math
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from flowaudio.runtime.contract import MAX_STEPS, SETTING_RANGES, SOLVERS, SynthesisConfig
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
+from pydantic_core import ErrorDetails, PydanticCustomError
 
-__all__ = ["ApiError", "SpeechRequest", "parse_json", "parse_speech_request", "shown"]
-
-FIELDS = (
-    "model",
-    "input",
-    "voice",
-    "response_format",
-    "speed",
-    "instructions",
-    "stream_format",
-    "stream",
-    "steps",
-    "solver",
-    "temperature",
-    "seed",
+from flowaudio.runtime.contract import (
+    SCHEDULES,
+    SETTING_RANGES,
+    SOLVERS,
+    SettingError,
+    SynthesisConfig,
 )
+from flowaudio.server.formats import FORMATS, STREAM_FORMATS
+
+__all__ = [
+    "ApiError",
+    "ErrorBody",
+    "ErrorDetail",
+    "SpeechRequest",
+    "parse_json",
+    "parse_speech_request",
+    "setting_refusal",
+    "shown",
+]
+
+#: Seeds are 63-bit: numpy's generators take any non-negative integer, JavaScript-free clients
+#: and databases hold a signed 64-bit one.
 MAX_SEED = 2**63
 
 
+class ErrorDetail(BaseModel):
+    message: str
+    type: str
+    param: str | None = None
+    code: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """OpenAI's error body: ``{"error": {"message", "type", "param", "code"}}``."""
+
+    error: ErrorDetail
+
+
 class ApiError(Exception):
-    """A request the server refuses; becomes ``{"error": {message, type, param, code}}``."""
+    """A request the server refuses; becomes an :class:`ErrorBody`."""
 
     def __init__(
         self,
@@ -69,31 +81,146 @@ class ApiError(Exception):
         self.headers = headers or {}
 
     def body(self) -> dict[str, Any]:
-        return {
-            "error": {
-                "message": self.message,
-                "type": self.kind,
-                "param": self.param,
-                "code": self.code,
-            }
-        }
+        detail = ErrorDetail(message=self.message, type=self.kind, param=self.param, code=self.code)
+        return ErrorBody(error=detail).model_dump()
 
 
-@dataclass(frozen=True)
-class SpeechRequest:
-    """A checked speech request (None: the voice's default)."""
+def _range(name: str) -> dict[str, float]:
+    low, high = SETTING_RANGES[name]
+    return {"ge": low, "le": high}
 
-    input: str
-    model: str | None = None
-    voice: str | None = None
-    response_format: str = "wav"
-    stream: bool = False
-    config: SynthesisConfig = field(default_factory=SynthesisConfig)
-    """steps, solver, temperature, speed and seed as the one settings object of the runtime."""
 
-    @property
-    def speed(self) -> float:
-        return self.config.speed
+class SpeechRequest(BaseModel):
+    """A speech request. ``None`` (or a field left out) takes the voice's default."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, title="SpeechRequest")
+
+    model: str | None = Field(
+        None,
+        description="A loaded voice's name selects that voice; any other string (tts-1, "
+        "flowaudio, ...) is accepted and ignored.",
+        examples=["flowaudio"],
+    )
+    input: str = Field(
+        min_length=1,
+        description="The text to speak (plain text or SSML starting with <speak>).",
+        examples=["Hello world."],
+    )
+    voice: str | None = Field(
+        None,
+        description="SPEAKER, VOICE/SPEAKER or VOICE (default: the first voice's first "
+        "speaker). OpenAI's names (alloy, ...) are refused with this server's list; GET "
+        "/v1/models lists them.",
+        examples=["VOICE/SPEAKER"],
+    )
+    response_format: Literal[FORMATS] = Field(  # type: ignore[valid-type]
+        "wav",
+        description="Audio format (case-insensitive); pcm is raw 16-bit little-endian mono at "
+        "the X-Sample-Rate header's rate.",
+    )
+    speed: float | None = Field(
+        None, **_range("speed"), description="> 1 speaks faster (default 1).", examples=[1.0]
+    )
+    instructions: str | None = Field(
+        None, description="Accepted for OpenAI clients and ignored (no style control)."
+    )
+    stream_format: Literal["audio"] | None = Field(
+        None, description='"audio" only: OpenAI\'s server-sent events are not offered.'
+    )
+    stream: bool | None = Field(
+        None,
+        description=f"Send audio as it is synthesized (chunked); {' and '.join(STREAM_FORMATS)} "
+        "only.",
+        examples=[True],
+    )
+    steps: int | None = Field(
+        None, **_range("steps"), description="ODE steps (more: slower, cleaner).", examples=[4]
+    )
+    solver: Literal[SOLVERS] | None = Field(  # type: ignore[valid-type]
+        None, description="ODE solver (case-insensitive)."
+    )
+    schedule: Literal[SCHEDULES] | None = Field(  # type: ignore[valid-type]
+        None, description="Time grid of the steps (case-insensitive)."
+    )
+    temperature: float | None = Field(
+        None, **_range("temperature"), description="Scale of the initial noise.", examples=[0.667]
+    )
+    guidance_scale: float | None = Field(
+        None,
+        **_range("guidance_scale"),
+        description="Classifier-free guidance (1: none; a distilled voice takes 1 only).",
+        examples=[1.0],
+    )
+    seed: int | None = Field(
+        None,
+        ge=0,
+        lt=MAX_SEED,
+        description="The same seed gives the same audio; none draws a fresh one.",
+        examples=[1234],
+    )
+
+    @field_validator("response_format", mode="before")
+    @classmethod
+    def _default_format(cls, value: Any) -> Any:
+        if value is None:
+            return "wav"
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("solver", "schedule", mode="before")
+    @classmethod
+    def _lower(cls, value: Any) -> Any:
+        return value.lower() if isinstance(value, str) else value
+
+    @field_validator("input")
+    @classmethod
+    def _not_blank(cls, text: str) -> str:
+        if not text.strip():
+            raise PydanticCustomError("empty", "input is empty: send the text to speak")
+        return text
+
+    @field_validator("stream")
+    @classmethod
+    def _streamable(cls, stream: bool | None, info: Any) -> bool | None:
+        fmt = info.data.get("response_format")  # absent when it failed its own check
+        if stream and fmt is not None and fmt not in STREAM_FORMATS:
+            raise PydanticCustomError(
+                "unsupported_value",
+                "streaming is offered for {formats}, not {fmt}; ask for "
+                '"response_format": "wav" or "pcm", or drop "stream"',
+                {"formats": " and ".join(STREAM_FORMATS), "fmt": fmt},
+            )
+        return stream
+
+    @classmethod
+    def limited(cls, max_chars: int) -> type[SpeechRequest]:
+        """This model with ``input`` limited to ``max_chars`` characters (in the schema too)."""
+        return create_model(
+            "SpeechRequest",
+            __base__=cls,
+            __doc__=cls.__doc__,
+            input=(
+                str,
+                Field(
+                    min_length=1,
+                    max_length=max_chars,
+                    description=f"The text to speak, at most {max_chars} characters (plain "
+                    "text or SSML starting with <speak>).",
+                    examples=["Hello world."],
+                ),
+            ),
+        )
+
+    def synthesis_config(self) -> SynthesisConfig:
+        """The runtime's settings object for this request."""
+        return SynthesisConfig(
+            steps=self.steps,
+            solver=self.solver,
+            schedule=self.schedule,
+            temperature=self.temperature,
+            guidance_scale=self.guidance_scale,
+            speed=1.0 if self.speed is None else self.speed,
+            seed=self.seed,
+        )
 
 
 def _json_type(value: object) -> str:
@@ -118,52 +245,77 @@ def shown(value: object) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _bad(field: str, message: str, code: str = "invalid_value") -> ApiError:
+_KINDS = {
+    "string": "a string",
+    "integer": "an integer",
+    "number": "a number",
+    "boolean": "true or false",
+}
+
+
+def _expected(prop: dict[str, Any]) -> str:
+    """What a JSON schema property accepts, in words ("an integer in [1, 128]")."""
+    branch = next((b for b in prop.get("anyOf", [prop]) if b.get("type") != "null"), prop)
+    if "enum" in branch or "const" in branch:
+        values = branch.get("enum", [branch.get("const")])
+        return f'"{values[0]}"' if len(values) == 1 else f"one of {', '.join(values)}"
+    words = _KINDS.get(branch.get("type", ""), "a valid value")
+    low, high = branch.get("minimum"), branch.get("maximum")
+    if low is not None and high is not None:
+        words += f" in [{low:g}, {high:g}]"
+    elif low is not None and "exclusiveMaximum" in branch:  # the seed: exact, not :g
+        words += f" in [{low}, {branch['exclusiveMaximum']})"
+    return words
+
+
+def _refusal(exc: ValidationError, model: type[SpeechRequest]) -> ApiError:
+    """The first problem pydantic found, as a 400 blaming the field of its ``loc``."""
+    properties = model.model_json_schema()["properties"]
+    errors = exc.errors(include_url=False)
+    unknown = [str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden"]
+    if unknown:  # first: a misspelt field also explains the other errors
+        return ApiError(
+            400,
+            f"unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(properties)}",
+            param=unknown[0],
+            code="unknown_parameter",
+        )
+    error: ErrorDetails = errors[0]
+    value = error["input"]
+    if not error["loc"]:  # the body itself
+        return ApiError(
+            400,
+            f"the request body must be a JSON object, got {_json_type(value)} {shown(value)}; "
+            'send {"input": "Hello.", "voice": "SPEAKER"}',
+            code="invalid_type",
+        )
+    field, kind = str(error["loc"][0]), error["type"]
+    prop = properties.get(field, {})
+    if kind == "missing":
+        message, code = f"{field} is missing: send the text to speak as {field!r}", "missing"
+    elif kind == "string_too_short":
+        message, code = f"{field} is empty: send the text to speak", "empty"
+    elif kind == "string_too_long":
+        message = (
+            f"{field} has {len(value)} characters, more than this server's limit of "
+            f"{error['ctx']['max_length']}; split the text into several requests (or start the "
+            "server with a larger --max-chars)"
+        )
+        code = "string_too_long"
+    elif kind == "string_unicode":  # a lone surrogate (a \ud800 escape without its pair)
+        message = f"{field} is not valid Unicode (it holds a lone surrogate); send UTF-8 text"
+        code = "invalid_value"
+    elif kind in ("empty", "unsupported_value"):  # raised by our validators: the message says it
+        message, code = error["msg"], "empty" if kind == "empty" else "invalid_value"
+    else:
+        got = "null" if value is None else f"{_json_type(value)} {shown(value)}"
+        message = f"{field} must be {_expected(prop)}, got {got}"
+        if "examples" in prop:
+            message += f'; for example "{field}": {json.dumps(prop["examples"][0])}'
+        code = {"literal_error": "unsupported_value"}.get(
+            kind, "invalid_type" if kind.endswith("_type") else "invalid_value"
+        )
     return ApiError(400, message, param=field, code=code)
-
-
-def _wrong_type(field: str, value: object, wanted: str, example: str) -> ApiError:
-    return _bad(
-        field,
-        f"{field} must be {wanted}, got {_json_type(value)} {shown(value)}; "
-        f'for example "{field}": {example}',
-        code="invalid_type",
-    )
-
-
-def _string(body: dict, field: str, example: str) -> str | None:
-    value = body.get(field)
-    if value is None:
-        return None
-    if not isinstance(value, str):
-        raise _wrong_type(field, value, "a string", example)
-    return value
-
-
-def _number(body: dict, field: str, lo: float, hi: float, example: str) -> float | None:
-    value = body.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise _wrong_type(field, value, "a number", example)
-    try:
-        number = float(value)
-    except OverflowError:  # an integer too large for a float
-        number = math.inf
-    if not (math.isfinite(number) and lo <= number <= hi):
-        raise _bad(field, f"{field} must be in [{lo:g}, {hi:g}], got {shown(value)}")
-    return number
-
-
-def _integer(body: dict, field: str, lo: int, hi: int, example: str) -> int | None:
-    value = body.get(field)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise _wrong_type(field, value, "an integer", example)
-    if not lo <= value <= hi:
-        raise _bad(field, f"{field} must be an integer in [{lo}, {hi}], got {shown(value)}")
-    return value
 
 
 def _reject_constant(name: str) -> None:
@@ -192,92 +344,16 @@ def parse_json(raw: bytes) -> Any:
         ) from None
 
 
-def parse_speech_request(
-    raw: bytes, max_chars: int, formats: tuple[str, ...], stream_formats: tuple[str, ...]
-) -> SpeechRequest:
-    """Check a request body; raise :class:`ApiError` (400) naming the first problem found."""
+def parse_speech_request(raw: bytes, model: type[SpeechRequest]) -> SpeechRequest:
+    """A request body checked by ``model`` (a :meth:`SpeechRequest.limited` class); an
+    :class:`ApiError` (400) naming the first problem otherwise."""
     body = parse_json(raw)
-    if not isinstance(body, dict):
-        raise ApiError(
-            400,
-            f"the request body must be a JSON object, got {_json_type(body)} {shown(body)}; "
-            'send {"input": "Hello.", "voice": "SPEAKER"}',
-            code="invalid_type",
-        )
-    unknown = sorted(k for k in body if k not in FIELDS)
-    if unknown:
-        raise _bad(
-            unknown[0],
-            f"unknown field(s) {', '.join(map(repr, unknown))}; accepted: {', '.join(FIELDS)}",
-            code="unknown_parameter",
-        )
-
-    text = _string(body, "input", '"Hello world."')
-    if text is None:
-        raise _bad("input", 'input is missing: send the text to speak as "input"', "missing")
-    if not text.strip():
-        raise _bad("input", "input is empty: send the text to speak", "empty")
-    if len(text) > max_chars:
-        raise _bad(
-            "input",
-            f"input has {len(text)} characters, more than this server's limit of {max_chars}; "
-            "split the text into several requests (or start the server with a larger "
-            "--max-chars)",
-            "string_too_long",
-        )
     try:
-        text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise _bad(
-            "input",
-            f"input is not valid Unicode (a lone surrogate at character {exc.start}); send "
-            "UTF-8 text",
-        ) from None
+        return model.model_validate(body)
+    except ValidationError as exc:
+        raise _refusal(exc, model) from None
 
-    fmt = (_string(body, "response_format", '"wav"') or "wav").lower()
-    if fmt not in formats:
-        raise _bad(
-            "response_format",
-            f"response_format {shown(fmt)} is not supported; choose one of {', '.join(formats)}",
-            "unsupported_value",
-        )
-    stream_format = _string(body, "stream_format", '"audio"')
-    if stream_format not in (None, "audio"):
-        raise _bad(
-            "stream_format",
-            f'stream_format {shown(stream_format)} is not supported; use "audio" (or set '
-            '"stream": true for chunked audio)',
-            "unsupported_value",
-        )
-    _string(body, "instructions", '"Speak calmly."')  # accepted, ignored: no style control
-    stream = body.get("stream")
-    if stream is not None and not isinstance(stream, bool):
-        raise _wrong_type("stream", stream, "true or false", "true")
-    if stream and fmt not in stream_formats:
-        raise _bad(
-            "stream",
-            f"streaming is offered for {' and '.join(stream_formats)}, not {fmt}; ask for "
-            f'"response_format": "wav" or "pcm", or drop "stream"',
-            "unsupported_value",
-        )
-    solver = _string(body, "solver", '"euler"')
-    if solver is not None and solver.lower() not in SOLVERS:
-        raise _bad("solver", f"unknown solver {shown(solver)}; choose one of {', '.join(SOLVERS)}")
-    low, high = SETTING_RANGES["speed"]
-    speed = _number(body, "speed", low, high, "1.0")
-    low, high = SETTING_RANGES["temperature"]
-    config = SynthesisConfig(
-        steps=_integer(body, "steps", 1, MAX_STEPS, "4"),
-        solver=solver,  # type: ignore[arg-type]  # parsed by SynthesisConfig
-        temperature=_number(body, "temperature", low, high, "0.667"),
-        speed=1.0 if speed is None else speed,
-        seed=_integer(body, "seed", 0, MAX_SEED - 1, "1234"),
-    )
-    return SpeechRequest(
-        input=text,
-        model=_string(body, "model", '"flowaudio"'),
-        voice=_string(body, "voice", '"SPEAKER" or "VOICE/SPEAKER"'),
-        response_format=fmt,
-        stream=bool(stream),
-        config=config,
-    )
+
+def setting_refusal(exc: SettingError) -> ApiError:
+    """A setting the runtime refused (``SynthesisConfig`` or the voice), blaming its field."""
+    return ApiError(400, str(exc), param=exc.field, code="invalid_value")

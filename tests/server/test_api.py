@@ -11,7 +11,15 @@ import pytest
 import soundfile as sf
 from server_helpers import assert_error
 
+from flowaudio.runtime.contract import (
+    SCHEDULES,
+    SETTING_RANGES,
+    SOLVERS,
+    SettingError,
+    SynthesisConfig,
+)
 from flowaudio.server import create_app
+from flowaudio.server.app import _synthesis_error
 from flowaudio.server.formats import FORMATS
 
 
@@ -25,6 +33,13 @@ def test_health_and_models(server):
     [model] = models["data"]
     assert model["id"] == "tiny" and model["speakers"] == ["rms", "slt"]
     assert model["voices"] == ["tiny/rms", "tiny/slt"] and model["sample_rate"] == 16000
+    assert model["defaults"] == {
+        "steps": 4,
+        "solver": "euler",
+        "schedule": "uniform",
+        "temperature": 0.667,
+        "guidance_scale": 1.0,
+    }
 
 
 def test_wav_is_deterministic_with_a_seed(server, voice):
@@ -40,6 +55,9 @@ def test_wav_is_deterministic_with_a_seed(server, voice):
     assert len(samples) == len(expected.samples)
     assert np.abs(samples - expected.samples).max() < 1e-3  # 16-bit rounding
     assert float(first.headers["x-audio-seconds"]) == pytest.approx(expected.duration, abs=1e-3)
+    processing = float(first.headers["x-processing-seconds"])
+    assert 0 < processing < 30
+    assert float(first.headers["x-rtf"]) == pytest.approx(processing / expected.duration, rel=0.05)
 
 
 def test_pcm_is_raw_16_bit_with_the_rate_in_a_header(server):
@@ -67,6 +85,36 @@ def test_flowaudio_extras_change_the_audio(server):
     fast = server.speech(input="Time flies.", seed=1, speed=2.0)
     assert len(slow.content) > len(fast.content)
     assert server.speech(input="Time flies.", temperature=0.0, model="tts-1").status_code == 200
+
+
+def test_every_synthesis_setting_reaches_the_runtime(server, voice):
+    settings = {"steps": 3, "schedule": "sway", "temperature": 0.5, "guidance_scale": 1.0}
+    settings |= {"speed": 1.25, "seed": 7}
+    response = server.speech(input="Time flies.", voice="slt", solver="HEUN", **settings)
+    assert response.status_code == 200, response.text
+    samples, _ = sf.read(io.BytesIO(response.content), dtype="float32")
+    config = SynthesisConfig(solver="heun", **settings)
+    expected = voice.synthesize("Time flies.", speaker="slt", config=config)
+    assert len(samples) == len(expected.samples)
+    assert np.abs(samples - expected.samples).max() < 1e-3
+
+
+def test_the_request_schema_in_docs_is_the_runtime_contract(server):
+    """/docs shows the body the server checks: the runtime's bounds, this server's max_chars."""
+    assert server.client.get("/docs").status_code == 200
+    operation = server.client.get("/openapi.json").json()["paths"]["/v1/audio/speech"]["post"]
+    schema = operation["requestBody"]["content"]["application/json"]["schema"]
+    props = schema["properties"]
+    assert schema["required"] == ["input"] and schema["additionalProperties"] is False
+    assert props["input"]["maxLength"] == 300
+    for name in ("steps", "speed", "temperature", "guidance_scale"):
+        [branch] = [b for b in props[name]["anyOf"] if b["type"] != "null"]
+        assert (branch["minimum"], branch["maximum"]) == SETTING_RANGES[name], name
+    assert props["response_format"]["enum"] == list(FORMATS)
+    assert props["solver"]["anyOf"][0]["enum"] == list(SOLVERS)
+    assert props["schedule"]["anyOf"][0]["enum"] == list(SCHEDULES)
+    assert operation["responses"]["400"]["content"]["application/json"]["schema"]
+    assert "security" not in operation  # no API key on this server
 
 
 def test_voice_resolution_with_one_voice(server):
@@ -151,12 +199,25 @@ TOO_LONG = "a" * 301
         ({"input": "Hi.", "solver": "magic"}, 400, "solver", "euler"),
         ({"input": "Hi.", "temperature": 3}, 400, "temperature", "[0, 2]"),
         ({"input": "Hi.", "voices": "slt"}, 400, "voices", "accepted"),
+        ({"input": "Hi.", "speed": 9, "sped": 1}, 400, "sped", "unknown field"),
+        ({"input": "Hi.", "schedule": "linear"}, 400, "schedule", "uniform, sway"),
+        ({"input": "Hi.", "guidance_scale": 11}, 400, "guidance_scale", "[0, 10]"),
+        ({"input": "Hi.", "steps": "4"}, 400, "steps", "integer"),
+        ({"input": "Hi.", "seed": 2**63}, 400, "seed", "9223372036854775808"),
+        ({"input": None}, 400, "input", "string"),
     ],
 )
 def test_bad_requests_are_4xx_with_the_value_and_the_fix(server, body, status, param, words):
     error = assert_error(server.speech(**body), status, param)
     assert words in error["message"]
     assert error["type"] == "invalid_request_error"
+
+
+def test_a_refusal_blames_the_field_of_the_exception_not_its_words():
+    setting = SettingError("guidance_scale", "guidance_scale must be 1 for this text's voice")
+    assert _synthesis_error(setting).param == "guidance_scale"
+    assert _synthesis_error(ValueError("the text is fine, the voice is not")).param is None
+    assert _synthesis_error(ValueError("no pronounceable text"), param="input").param == "input"
 
 
 @pytest.mark.parametrize(
@@ -208,6 +269,12 @@ def test_metrics(voice, make_server):
     assert server.metric("flowaudio_batch_size_count") == 1
     server.client.get("/no/such/path")
     assert 'path="other",status="404"} 1' in server.client.get("/metrics").text
+    assert "python_info{" in text  # the client library's process and runtime metrics
+    openmetrics = server.client.get(
+        "/metrics", headers={"accept": "application/openmetrics-text; version=1.0.0"}
+    )
+    assert openmetrics.headers["content-type"].startswith("application/openmetrics-text")
+    assert openmetrics.text.endswith("# EOF\n")
 
 
 def test_create_app_refuses_bad_settings(voice, tmp_path):
@@ -229,7 +296,7 @@ def test_ssml_input_and_malformed_ssml_is_a_400(server, voice):
     assert response.status_code == 200, response.text
     samples, _ = sf.read(io.BytesIO(response.content), dtype="float32")
     assert len(samples) == len(voice.synthesize(ssml, speaker="slt", seed=3).samples)
-    error = assert_error(server.speech(input="<speak>Hello <break", voice="slt"), 400)
+    error = assert_error(server.speech(input="<speak>Hello <break", voice="slt"), 400, "input")
     assert "malformed SSML" in error["message"]
-    error = assert_error(server.speech(input="Say [[ ☃ ]].", voice="slt"), 400)
+    error = assert_error(server.speech(input="Say [[ ☃ ]].", voice="slt"), 400, "input")
     assert "cannot say" in error["message"]
