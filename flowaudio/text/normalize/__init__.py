@@ -42,8 +42,9 @@ logger = logging.getLogger(__name__)
 #: Version of the rules. 1: the rules before SSML and this package (voices without a recorded
 #: version were trained with them). 2: dates in every written form, numeric dates, times with
 #: seconds, zones and ranges, units in any case, fractions, decades, section codes, Roman
-#: numerals, phone numbers, addresses and acronyms.
-NORMALIZER_VERSION = 2
+#: numerals, phone numbers, addresses and acronyms. 3: capitals on common short words and on
+#: pronounceable long words are emphasis, read as words ("WRONG", "NOT", "HIGH"), not spelled.
+NORMALIZER_VERSION = 3
 
 #: Distinct removed characters named in the warning; the rest are only counted.
 _MAX_REPORTED = 20

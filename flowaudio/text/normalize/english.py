@@ -848,14 +848,14 @@ _CAPITALS_RE = re.compile(r"[A-Z]", re.ASCII)
 def _pronounceable(word: str) -> bool:
     """Whether an all-capitals word can be read as a word (vowels, English-like clusters)."""
     vowels = [c in "AEIOU" or (c == "Y" and i > 0) for i, c in enumerate(word)]
-    if sum(vowels) < max(1, len(word) * 0.3):
+    if sum(vowels) < max(1, len(word) * 0.2):  # "WRONG", "WARMING" pass; "HTML" does not
         return False
     if not vowels[0] and not vowels[1] and word[:2] not in T.WORD_ONSETS:
         return False
     run = 0
     for is_vowel in vowels:
         run = 0 if is_vowel else run + 1
-        if run > 2:
+        if run > 3:  # "ELECTROCUTION" (ctr) passes
             return False
     return True
 
@@ -864,7 +864,7 @@ def _say_acronym(word: str) -> str:
     if word in T.ACRONYMS_SPELLED:
         return T.ACRONYMS_SPELLED[word]
     if word.isupper():
-        if word in T.ACRONYMS_AS_WORDS:
+        if word in T.ACRONYMS_AS_WORDS or word in T.COMMON_SHORT_WORDS:
             return word.capitalize()
         if len(word) <= T.MAX_SPELLED_LETTERS or not _pronounceable(word):
             return spell(word)
