@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up a development machine from scratch (the README's first command, also run by CI):
 #   1. Debian packages the corpus builder needs: flite, espeak-ng (teacher voices), fortunes;
+#      and chromium, the headless browser of the web page's test (tests/server/test_web_page.py);
 #   2. a virtualenv in .venv (override with VENV=...);
 #   3. PyTorch 2.13.0: the CPU build on a machine without an NVIDIA GPU (never CUDA packages),
 #      the registry's CUDA build when `nvidia-smi` sees a GPU;
@@ -22,6 +23,7 @@ missing=()
 command -v flite >/dev/null 2>&1 || missing+=(flite)
 command -v espeak-ng >/dev/null 2>&1 || missing+=(espeak-ng)
 [ -f /usr/share/games/fortunes/fortunes ] || missing+=(fortunes)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing Debian packages: ${missing[*]}"
   if [ "$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null 2>&1; then SUDO="sudo"; else
@@ -31,7 +33,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" </dev/null
 else
-  log "Debian packages present: flite espeak-ng fortunes"
+  log "Debian packages present: flite espeak-ng fortunes chromium"
 fi
 
 # --- 2. virtualenv -----------------------------------------------------------------------
