@@ -77,6 +77,7 @@ from typing import Any
 
 from flowaudio.flow.schedules import Schedule
 from flowaudio.flow.solvers import Solver
+from flowaudio.text.language import LanguageCheck
 
 SCHEMA_VERSION = 2
 #: Schema versions this runtime can read.
@@ -276,11 +277,19 @@ class SynthesisConfig:
     """> 1 speaks faster: the voice's length_scale is divided by it."""
     seed: int | None = None
     """The same seed gives the same audio; None draws a fresh one per call."""
+    language_check: LanguageCheck = LanguageCheck.WARN
+    """Text that looks like another language than the voice's: warn (log, then read it),
+    strict (refuse it: a ValueError) or off (see :mod:`flowaudio.text.language`)."""
 
     def __post_init__(self) -> None:
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "seed":
+            if f.name == "language_check":
+                try:
+                    object.__setattr__(self, f.name, LanguageCheck.parse(value))
+                except (ValueError, TypeError) as exc:
+                    raise SettingError(f.name, str(exc)) from None
+            elif f.name == "seed":
                 if value is not None and (
                     isinstance(value, bool) or not isinstance(value, int) or value < 0
                 ):

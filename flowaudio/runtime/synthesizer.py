@@ -37,6 +37,7 @@ from flowaudio.runtime import solvers
 from flowaudio.runtime.contract import SynthesisConfig, VoiceFormatError, VoiceMeta
 from flowaudio.runtime.solvers import Solver
 from flowaudio.text.frontend import LexiconLike, Segment, TextFrontend, stored_text_config
+from flowaudio.text.language import LanguageCheck
 from flowaudio.text.normalize import check_normalizer_version
 from flowaudio.text.pronounce import VOICE_LEXICON
 from flowaudio.text.symbols import SPECIALS, SymbolTable
@@ -431,7 +432,7 @@ class Voice:
             raise ValueError(f"batch_size must be an integer >= 1 (or None), got {batch_size!r}")
         opts = self._resolve(config)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
-        plans = [self._plan(text, lexicon) for text in texts]
+        plans = [self._plan(text, lexicon, opts) for text in texts]
         units = []  # (text index, segment index, ids)
         for ti, plan in enumerate(plans):
             for si, segment in enumerate(plan):
@@ -489,7 +490,7 @@ class Voice:
         opts = self._resolve(config)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
         hop = self.audio_config.hop_length
-        for si, segment in enumerate(self._plan(text, lexicon)):
+        for si, segment in enumerate(self._plan(text, lexicon, opts)):
             pause = self._silence(segment.pause_after)
             if not segment.ids:
                 if len(pause):
@@ -548,9 +549,19 @@ class Voice:
 
     # -- pipeline -----------------------------------------------------------------------------
 
-    def _plan(self, text: str, lexicon: LexiconLike | None) -> list[Segment]:
+    def _plan(
+        self, text: str, lexicon: LexiconLike | None, opts: SynthesisConfig | None = None
+    ) -> list[Segment]:
+        """The frontend's segments, the language looked at as ``opts`` says (not at all
+        without ``opts``: an estimate, before the synthesis that looks)."""
         _check_numbers(text)
-        plan = self.frontend.plan(text, self.meta.defaults.sentence_pause, lexicon)
+        plan = self.frontend.plan(
+            text,
+            self.meta.defaults.sentence_pause,
+            lexicon,
+            language_check=opts.language_check if opts else LanguageCheck.OFF,
+            where=f"voice {self.meta.name!r}",
+        )
         # A segment of punctuation alone ("...", "()", "«") has nothing to say: the model would
         # still make noise for its ids, so it keeps only its pause.
         speakable = _speakable_ids(self.frontend.symbols.symbols)

@@ -18,6 +18,7 @@ from typing import Any
 
 from flowaudio.config import TextConfig, from_dict
 from flowaudio.text import ssml
+from flowaudio.text.language import LanguageCheck, check_language, find_foreign_text
 from flowaudio.text.normalize import DateOrder, normalize_text
 from flowaudio.text.normalize.say_as import say_as
 from flowaudio.text.phonemize import Phonemizer, get_phonemizer
@@ -158,22 +159,29 @@ class TextFrontend:
         sentence_pause: float,
         lexicon: LexiconLike | None = None,
         max_chars: int = 300,
+        language_check: LanguageCheck | str = LanguageCheck.WARN,
+        where: str = "",
     ) -> list[Segment]:
         """The segments to synthesize for ``text`` (plain text, or SSML when it starts with
         ``<speak>``), with ``sentence_pause`` seconds between sentences.
 
         Inline ``[[ IPA ]]`` phonemes and words of the lexicon (this frontend's, with
-        ``lexicon`` on top) are said as written; the rest is normalised and phonemised.
+        ``lexicon`` on top) are said as written; the rest is normalised and phonemised, after
+        a look at whether it is in this frontend's language (``language_check``, see
+        :func:`~flowaudio.text.language.check_language`; ``where`` names the voice).
 
         Raises:
             ValueError: empty or unpronounceable text, malformed SSML, IPA the symbol table
                 cannot say, or phonemes for a voice that reads letters.
+            LanguageMismatchError: ``language_check`` is strict and the text looks like another
+                language (a ValueError too).
         """
         _check_text(text)
         pieces = ssml.parse_ssml(text) if ssml.is_ssml(text) else ssml.plain_pieces(text)
         extra = Lexicon.coerce(lexicon)
         words = self.lexicon.merged(extra) if self.lexicon is not None else extra
         planner = _Planner(sentence_pause, max_chars)
+        written = []  # the words to phonemise, for the language check
         for piece in pieces:
             if isinstance(piece, ssml.Break):
                 planner.pause(piece.seconds, explicit=True)
@@ -190,11 +198,22 @@ class TextFrontend:
                     if is_ipa:
                         planner.add(self._tokens(chunk), piece.rate, is_tokens=True)
                     else:
+                        written.append(chunk)
                         normalized = self._normalize(chunk, self.date_order)
                         planner.add(normalized, piece.rate, is_tokens=False, split=True)
+        # Before any phonemising: a strict check refuses cheaply.
+        check_language(" ".join(written), self.config.language, language_check, where)
         segments = [self._segment(draft) for draft in planner.finish()]
         if not any(segment.ids for segment in segments):
-            raise ValueError(f"no pronounceable text in {_preview(text)}")
+            found = find_foreign_text(" ".join(written), self.config.language)
+            raise ValueError(
+                f"no pronounceable text in {_preview(text)}"
+                + (
+                    f" (it looks like {found.describe()}, not {self.config.language})"
+                    if found
+                    else ""
+                )
+            )
         return segments
 
     def _tokens(self, ipa: str) -> str:

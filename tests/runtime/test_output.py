@@ -1,4 +1,7 @@
-"""What leaves the runtime: never a clipped sample, files in the format their name says."""
+"""What leaves the runtime: never a clipped sample, files in the format their name says, a
+word about text in another language than the voice's."""
+
+import logging
 
 import numpy as np
 import pytest
@@ -52,3 +55,31 @@ def test_audio_save_writes_the_format_of_the_suffix(voice, tmp_path, fmt):
     assert sf.info(path).frames > 0
     with pytest.raises(ValueError, match=r"use one of \.wav"):
         audio.save(tmp_path / "hi.xyz")
+
+
+def test_text_in_another_language_is_named_or_refused(voice, caplog):
+    from flowaudio.runtime.contract import SettingError, SynthesisConfig
+    from flowaudio.text.language import LanguageCheck, LanguageMismatchError
+
+    with pytest.raises(ValueError, match=r"no pronounceable .* looks like Cyrillic script"):
+        voice.synthesize("Привет, как дела?", config=SynthesisConfig(language_check="off"))
+    russian = "Hello, Москва! Как дела?"
+    with caplog.at_level(logging.WARNING, logger="flowaudio.text.language"):
+        voice.estimate_seconds(russian)  # an estimate does not warn; the synthesis does, once
+        assert not _language_warnings(caplog)
+        voice.synthesize(russian, seed=1)
+    [record] = _language_warnings(caplog)
+    assert "Cyrillic script" in record.getMessage() and "voice 'tiny'" in record.getMessage()
+    strict = SynthesisConfig(language_check="strict")
+    assert strict.language_check is LanguageCheck.STRICT
+    with pytest.raises(LanguageMismatchError, match="Cyrillic"):
+        voice.synthesize(russian, config=strict)
+    with pytest.raises(LanguageMismatchError, match="French"):
+        next(voice.stream("Le chat est sur la table et il dort.", config=strict))
+    voice.synthesize("Hello there, general.", config=strict)  # English: fine
+    with pytest.raises(SettingError, match="unknown language_check"):
+        SynthesisConfig(language_check="sometimes")
+
+
+def _language_warnings(caplog) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.name == "flowaudio.text.language"]
