@@ -41,8 +41,8 @@ __all__ = [
     "shown",
 ]
 
-#: Seeds are 63-bit: numpy's generators take any non-negative integer, JavaScript-free clients
-#: and databases hold a signed 64-bit one.
+#: Seeds fit a signed 64-bit integer, what most clients' JSON libraries and databases hold
+#: (numpy itself would take any non-negative integer).
 MAX_SEED = 2**63
 
 
