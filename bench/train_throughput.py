@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import dataclasses
 
-    from flowaudio.data.dataset import Batch
+    from flowaudio.models.batch import TTSBatch
     from flowaudio.models.config import TTS_PRESETS
     from flowaudio.models.tts import FlowTTS
     from flowaudio.text.symbols import SymbolTable
@@ -58,8 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
     b, t = args.batch, args.frames
     n_tokens = int(t / 2.5)
-    batch = Batch(
-        utt_ids=[str(i) for i in range(b)],
+    batch = TTSBatch(
         ids=torch.randint(4, 100, (b, n_tokens)),
         id_lengths=torch.full((b,), n_tokens),
         mels=torch.randn(b, cfg.n_mels, t) * 2 - 5,

@@ -109,7 +109,7 @@ def test_corpus_build_then_prepare_then_dataset(tmp_path, capsys):
     report = (cache / "report.tsv").read_text()
     assert "slt_corrupt.wav" in report and "unreadable audio" in report
 
-    from flowaudio.data.dataset import TTSDataset
+    from flowaudio.train.dataset import TTSDataset
 
     train, val = TTSDataset(cache, "train"), TTSDataset(cache, "val")
     assert len(train) + len(val) == 24

@@ -10,6 +10,7 @@ Shapes: B batch, L tokens, T mel frames, C channels; sequences are (B, C, T) wit
 """
 
 from .alignment import durations_from_path, expand, maximum_path, path_from_durations
+from .batch import TTSBatch
 from .config import (
     TTS_PRESETS,
     DecoderConfig,
@@ -27,6 +28,7 @@ from .layers import (
     MultiHeadAttention,
     RotaryEmbedding,
     SinusoidalTimeEmbedding,
+    sequence_mask,
 )
 from .tts import EncoderOutput, FlowTTS, SpeakerConditioner, SynthesisOutput, TTSLoss
 
@@ -46,6 +48,7 @@ __all__ = [
     "SpeakerConditioner",
     "SpeakerConfig",
     "SynthesisOutput",
+    "TTSBatch",
     "TTSConfig",
     "TTSLoss",
     "TextEncoder",
@@ -54,4 +57,5 @@ __all__ = [
     "expand",
     "maximum_path",
     "path_from_durations",
+    "sequence_mask",
 ]

@@ -32,7 +32,14 @@ __all__ = [
     "RotaryEmbedding",
     "SinusoidalTimeEmbedding",
     "apply_rotary",
+    "sequence_mask",
 ]
+
+
+def sequence_mask(lengths: Tensor, max_len: int | None = None) -> Tensor:
+    """(B,) lengths -> (B, max_len) float mask, 1 on the first ``lengths[b]`` positions."""
+    max_len = int(lengths.max()) if max_len is None else max_len
+    return (torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]).float()
 
 
 class ChannelLayerNorm(nn.Module):

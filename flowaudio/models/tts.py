@@ -35,15 +35,16 @@ import torch
 from torch import Tensor, nn
 
 from flowaudio.config import AudioConfig
-from flowaudio.data.dataset import Batch, sequence_mask
 from flowaudio.flow import CondOTPath, Schedule, Solver, cfm_loss, solve, time_grid
 from flowaudio.runtime.contract import frames_per_token
 
 from .alignment import durations_from_path, maximum_path, path_from_durations
+from .batch import TTSBatch
 from .config import SpeakerConfig, TTSConfig
 from .decoder import VelocityUNet
 from .duration import DurationPredictor
 from .encoder import TextEncoder
+from .layers import sequence_mask
 
 __all__ = [
     "MEL_PAD_VALUE",
@@ -439,7 +440,7 @@ class FlowTTS(nn.Module):
         attn_mask = id_mask.transpose(1, 2) * mel_mask  # (B, L, T)
         return maximum_path(log_p, attn_mask)
 
-    def _check_batch(self, batch: Batch) -> None:
+    def _check_batch(self, batch: TTSBatch) -> None:
         ids, mels = batch.ids, batch.mels
         if mels.dim() != 3 or mels.shape[1] != self.n_mels:
             raise ValueError(
@@ -461,7 +462,7 @@ class FlowTTS(nn.Module):
             )
 
     @torch.no_grad()
-    def align(self, batch: Batch, speaker_embedding: Tensor | None = None) -> Tensor:
+    def align(self, batch: TTSBatch, speaker_embedding: Tensor | None = None) -> Tensor:
         """(B, L) int64 MAS durations of a batch under the current model (e.g. to export
         durations, or for teacher-forced synthesis)."""
         self._check_batch(batch)
@@ -473,7 +474,7 @@ class FlowTTS(nn.Module):
 
     def loss(
         self,
-        batch: Batch,
+        batch: TTSBatch,
         generator: torch.Generator | None = None,
         speaker_embedding: Tensor | None = None,
         total_duration_weight: float = 0.0,
@@ -483,7 +484,7 @@ class FlowTTS(nn.Module):
         """Training losses of one batch of full utterances (see the module docstring).
 
         Args:
-            batch: padded :class:`~flowaudio.data.dataset.Batch` (log-mels, not normalised).
+            batch: padded :class:`~flowaudio.models.batch.TTSBatch` (log-mels, not normalised).
             generator: source of t, x0 and the CFG dropout draws (on the model's device), or
                 None for the global RNG.
             speaker_embedding: (B, external_dim) external speaker embeddings to use instead of

@@ -14,10 +14,11 @@ import torch
 from torch import nn
 
 from flowaudio.config import to_dict
-from flowaudio.data.dataset import Batch, CacheInfo, TTSDataset, collate
+from flowaudio.data.cache import CacheInfo
 from flowaudio.models.config import TTS_PRESETS, TTSConfig
 from flowaudio.models.tts import FlowTTS
 from flowaudio.train.config import TrainConfig
+from flowaudio.train.dataset import Batch, TTSDataset, collate
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
 from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
 

@@ -49,11 +49,13 @@ from torch import Tensor, nn
 from torch.utils.data import Dataset
 
 from flowaudio.config import ConfigError, to_dict
-from flowaudio.data.dataset import CacheInfo, TTSDataset, collate, sequence_mask
+from flowaudio.data.cache import CacheInfo
 from flowaudio.models.alignment import path_from_durations
 from flowaudio.models.config import TTSConfig
+from flowaudio.models.layers import sequence_mask
 from flowaudio.models.tts import FlowTTS
 from flowaudio.train.config import TrainConfig
+from flowaudio.train.dataset import TTSDataset, collate
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
 from flowaudio.train.run import fit_run, resolve_run_config
 

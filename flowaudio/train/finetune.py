@@ -1,7 +1,7 @@
 """Fine-tuning a trained voice on a few minutes of new recordings (``flowaudio finetune``).
 
 The starting point is a trained acoustic model: a voice directory or the embedded default voice
-(rebuilt from its ONNX graphs, :mod:`export.from_voice`), or an acoustic run. The data is
+(rebuilt from its ONNX graphs, :mod:`flowaudio.export.from_voice`), or an acoustic run. The data is
 prepared with the voice's own audio and text settings, so its features and token ids are the
 ones the voice was trained on. Training is :meth:`FlowTTS.loss` (monotonic alignment inside, so
 the new speaker's durations are learnt from the recordings) with the utterance-level duration
@@ -56,12 +56,13 @@ import torch
 from torch import nn
 
 from flowaudio.config import ConfigError, DataConfig, from_dict, to_dict
-from flowaudio.data.dataset import CacheInfo, TTSDataset
+from flowaudio.data.cache import CacheInfo
 from flowaudio.models.config import TTSConfig
 from flowaudio.models.lora import GrownEmbedding, apply_lora, merge_lora
 from flowaudio.models.tts import FlowTTS
 from flowaudio.train.acoustic import AcousticTask
 from flowaudio.train.config import TrainConfig
+from flowaudio.train.dataset import TTSDataset
 from flowaudio.train.loop import StepContext, Trainer
 from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
 

@@ -34,7 +34,6 @@ import torch.distributed as dist
 from torch import nn
 from torch.utils.data import DataLoader, Dataset
 
-from flowaudio.data.dataset import BucketBatchSampler
 from flowaudio.train.checkpoint import (
     capture_rng,
     checkpoint_path,
@@ -45,6 +44,7 @@ from flowaudio.train.checkpoint import (
     save_checkpoint,
 )
 from flowaudio.train.config import TrainConfig
+from flowaudio.train.dataset import BucketBatchSampler
 from flowaudio.train.optim import EMA, build_optimizer, build_scheduler
 
 logger = logging.getLogger(__name__)

@@ -92,7 +92,7 @@ def check_run_data(run_dir: str | Path, cache: Any, allow_new_data: bool = False
     same speakers with more clips).
 
     Args:
-        cache: the :class:`~flowaudio.data.dataset.CacheInfo` of the data asked for.
+        cache: the :class:`~flowaudio.data.cache.CacheInfo` of the data asked for.
 
     Raises:
         ConfigError: the data differs as described.

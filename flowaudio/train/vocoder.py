@@ -25,9 +25,10 @@ from torch import nn
 from torch.utils.data import Dataset
 
 from flowaudio.config import AudioConfig, ConfigError, to_dict
-from flowaudio.data.dataset import CacheInfo, TTSDataset
+from flowaudio.data.cache import CacheInfo
 from flowaudio.models.vocoder import VOCODER_PRESETS, Vocoder, VocoderConfig
 from flowaudio.train.config import TrainConfig
+from flowaudio.train.dataset import TTSDataset
 from flowaudio.train.discriminators import VocoderDiscriminator
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
 from flowaudio.train.run import check_run_data, fit_run, resolve_run_config

@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from flowaudio.config import ConfigError, from_dict, to_dict
-from flowaudio.data.dataset import Batch
 from flowaudio.models import TTS_PRESETS, FlowTTS, SpeakerConfig, TTSConfig
 from flowaudio.models.alignment import path_from_durations
+from flowaudio.models.batch import TTSBatch
 from flowaudio.models.tts import MEL_PAD_VALUE
 from flowaudio.text.symbols import SymbolTable
 
@@ -26,7 +26,7 @@ def with_speakers(config: TTSConfig, n_speakers: int = 1, external_dim: int = 0)
 
 def make_batch(
     id_lengths: list[int], mel_lengths: list[int], n_mels: int = 80, seed: int = 0
-) -> Batch:
+) -> TTSBatch:
     g = torch.Generator().manual_seed(seed)
     batch, n_ids, n_frames = len(id_lengths), max(id_lengths), max(mel_lengths)
     ids = torch.randint(4, N_VOCAB, (batch, n_ids), generator=g)
@@ -34,8 +34,7 @@ def make_batch(
     for b, (lx, ly) in enumerate(zip(id_lengths, mel_lengths, strict=True)):
         ids[b, lx:] = 0
         mels[b, :, ly:] = math.log(1e-5)
-    return Batch(
-        utt_ids=[f"u{b}" for b in range(batch)],
+    return TTSBatch(
         ids=ids,
         id_lengths=torch.tensor(id_lengths),
         mels=mels,
@@ -349,9 +348,8 @@ def test_tiny_model_overfits_one_utterance() -> None:
     n_tokens, n_frames = ids.shape[1], mel.shape[2]
     net.set_normalization(float(mel.mean()), float(mel.std()))
 
-    def repeated(n: int) -> Batch:
-        return Batch(
-            utt_ids=["fake"] * n,
+    def repeated(n: int) -> TTSBatch:
+        return TTSBatch(
             ids=ids.repeat(n, 1),
             id_lengths=torch.full((n,), n_tokens),
             mels=mel.repeat(n, 1, 1),

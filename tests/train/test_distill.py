@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from flowaudio.cli import main
-from flowaudio.data.dataset import sequence_mask
 from flowaudio.models.alignment import path_from_durations
+from flowaudio.models.layers import sequence_mask
 from flowaudio.runtime import contract as C
 from flowaudio.train.distill import (
     DISTILL_PRESETS,

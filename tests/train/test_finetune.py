@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from flowaudio.config import ConfigError
-from flowaudio.data.dataset import CacheInfo
+from flowaudio.data.cache import CacheInfo
 from flowaudio.models.lora import GrownEmbedding, LoRA, apply_lora, merge_lora, merge_state_dict
 from flowaudio.train.finetune import (
     ADAPTER_FILE,

@@ -11,9 +11,9 @@ import torch
 
 from flowaudio.cli import main
 from flowaudio.config import AudioConfig, from_dict
-from flowaudio.data.dataset import TTSDataset
 from flowaudio.models.vocoder import Vocoder, VocoderConfig
 from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
+from flowaudio.train.dataset import TTSDataset
 from flowaudio.train.vocoder import train_vocoder
 
 

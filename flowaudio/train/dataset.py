@@ -1,11 +1,13 @@
 """Training-side access to a prepared cache: Dataset, collate and a length-bucketing sampler.
 
+The cache's own description (:class:`~flowaudio.data.cache.CacheInfo`) is torch-free and lives
+with the data tools; this module is the torch side of reading it.
+
 Shapes: B batch, L token ids, C mel bands, T frames, S = T * hop samples.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import math
@@ -19,59 +21,10 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Sampler
 
-from flowaudio.config import DataConfig, from_dict
-from flowaudio.data.prepare import CACHE_FORMAT_VERSION
-from flowaudio.text.frontend import stored_text_config
-from flowaudio.text.symbols import SymbolTable
+from flowaudio.data.cache import CacheInfo
+from flowaudio.models.batch import TTSBatch
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CacheInfo:
-    """What a prepared cache says about itself (``config.json``, ``speakers.json``, ``stats.json``)."""
-
-    root: Path
-    config: DataConfig
-    symbols: SymbolTable
-    speakers: tuple[str, ...]
-    stats: dict[str, Any]
-
-    @classmethod
-    def load(cls, root: str | Path) -> CacheInfo:
-        root = Path(root)
-        cfg_path = root / "config.json"
-        if not cfg_path.is_file():
-            raise FileNotFoundError(
-                f"{root} is not a prepared cache (no config.json); run `flowaudio prepare` first"
-            )
-        cfg = json.loads(cfg_path.read_text(encoding="utf-8"))
-        if cfg.get("format_version") != CACHE_FORMAT_VERSION:
-            raise ValueError(
-                f"{root} has cache format {cfg.get('format_version')!r}, this flowaudio reads "
-                f"{CACHE_FORMAT_VERSION}: run `flowaudio prepare` again into a new directory"
-            )
-        for name in ("speakers.json", "stats.json", "train.jsonl"):
-            if not (root / name).is_file():
-                raise FileNotFoundError(
-                    f"{root} is incomplete (no {name}): `flowaudio prepare` did not finish; "
-                    "run it again, it resumes"
-                )
-        return cls(
-            root=root,
-            config=_data_config(cfg["data"]),
-            symbols=SymbolTable.from_dict(cfg["symbols"]),
-            speakers=tuple(json.loads((root / "speakers.json").read_text(encoding="utf-8"))),
-            stats=json.loads((root / "stats.json").read_text(encoding="utf-8")),
-        )
-
-
-def _data_config(data: dict[str, Any]) -> DataConfig:
-    """The cache's DataConfig; a cache made before normaliser versions were recorded was made
-    with version 1."""
-    fields = dict(data)
-    text = stored_text_config(fields.pop("text", {}))
-    return dataclasses.replace(from_dict(DataConfig, fields), text=text)
 
 
 class TTSDataset(Dataset):
@@ -123,53 +76,28 @@ class TTSDataset(Dataset):
 
 
 @dataclass
-class Batch:
-    """A padded batch. Masks are 1 on real positions, 0 on padding.
+class Batch(TTSBatch):
+    """A padded training batch: the model's :class:`~flowaudio.models.batch.TTSBatch` plus
+    what only training carries.
 
     Attributes:
         utt_ids: item names, length B.
-        ids: (B, L) token ids, padded with 0 (``<pad>``).
-        id_lengths: (B,) number of real tokens.
-        mels: (B, C, T) log-mels, padded with ``pad_value``.
-        mel_lengths: (B,) number of real frames.
-        speakers: (B,) speaker ids.
         audio: (B, S) waveforms padded with zeros, or None.
     """
 
     utt_ids: list[str]
-    ids: torch.Tensor
-    id_lengths: torch.Tensor
-    mels: torch.Tensor
-    mel_lengths: torch.Tensor
-    speakers: torch.Tensor
     audio: torch.Tensor | None = None
-
-    @property
-    def id_mask(self) -> torch.Tensor:
-        """(B, 1, L) float mask of real tokens."""
-        return sequence_mask(self.id_lengths, self.ids.shape[1]).unsqueeze(1)
-
-    @property
-    def mel_mask(self) -> torch.Tensor:
-        """(B, 1, T) float mask of real frames."""
-        return sequence_mask(self.mel_lengths, self.mels.shape[2]).unsqueeze(1)
 
     def to(self, device: torch.device | str) -> Batch:
         return Batch(
-            utt_ids=self.utt_ids,
             ids=self.ids.to(device),
             id_lengths=self.id_lengths.to(device),
             mels=self.mels.to(device),
             mel_lengths=self.mel_lengths.to(device),
             speakers=self.speakers.to(device),
+            utt_ids=self.utt_ids,
             audio=None if self.audio is None else self.audio.to(device),
         )
-
-
-def sequence_mask(lengths: torch.Tensor, max_len: int | None = None) -> torch.Tensor:
-    """(B,) lengths -> (B, max_len) float mask."""
-    max_len = int(lengths.max()) if max_len is None else max_len
-    return (torch.arange(max_len, device=lengths.device)[None, :] < lengths[:, None]).float()
 
 
 def collate(items: Sequence[dict[str, Any]], pad_value: float = math.log(1e-5)) -> Batch:
@@ -260,7 +188,8 @@ class BucketBatchSampler(Sampler[list[int]]):
         if too_long:
             logger.warning(
                 "%d item(s) are longer than max_frames=%d and get batches of their own",
-                len(too_long), max_frames,
+                len(too_long),
+                max_frames,
             )
 
     def set_epoch(self, epoch: int) -> None:

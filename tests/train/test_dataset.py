@@ -1,3 +1,5 @@
+"""The torch side of a prepared cache: Dataset items, collate, the length-bucketing sampler."""
+
 import math
 from collections import Counter
 
@@ -5,13 +7,14 @@ import pytest
 import torch
 
 from flowaudio.config import AudioConfig, DataConfig
-from flowaudio.data.dataset import BucketBatchSampler, CacheInfo, TTSDataset, collate
+from flowaudio.data.cache import CacheInfo
 from flowaudio.data.prepare import prepare_dataset
+from flowaudio.train.dataset import BucketBatchSampler, TTSDataset, collate
 
 
 @pytest.fixture(scope="module")
 def cache(tmp_path_factory):
-    from datagen import write_multispeaker
+    from tests.data.datagen import write_multispeaker
 
     root = tmp_path_factory.mktemp("ds")
     data = write_multispeaker(root / "multi", speakers=("a", "b", "c"), per=6)
@@ -98,7 +101,9 @@ def test_sampler_resume_continues_with_next_batch():
 
 
 def test_sampler_ddp_shards_evenly():
-    shards = [list(BucketBatchSampler(LENGTHS, 400, seed=7, num_replicas=2, rank=r)) for r in (0, 1)]
+    shards = [
+        list(BucketBatchSampler(LENGTHS, 400, seed=7, num_replicas=2, rank=r)) for r in (0, 1)
+    ]
     assert len(shards[0]) == len(shards[1])
     seen = Counter(i for shard in shards for b in shard for i in b)
     assert set(seen) == set(range(len(LENGTHS)))
