@@ -76,6 +76,7 @@ from flowaudio.server.request import (
     setting_refusal,
     shown,
 )
+from flowaudio.text.language import LanguageMismatchError
 from flowaudio.version import __version__
 
 __all__ = ["VoiceSet", "create_app"]
@@ -629,6 +630,8 @@ def _synthesis_error(exc: ValueError, param: str | None = None) -> ApiError:
     ``param`` (the field the failing step reads), if given."""
     if isinstance(exc, SettingError):
         return setting_refusal(exc)
+    if isinstance(exc, LanguageMismatchError):  # language_check "strict"
+        return ApiError(400, str(exc), param="input", code="language_mismatch")
     return ApiError(400, str(exc), param=param, code="invalid_value")
 
 

@@ -3,10 +3,11 @@ shows), and the translation of pydantic's errors into OpenAI-style 400s that nam
 value received and the fix.
 
 Fields: OpenAI's (``model``, ``input``, ``voice``, ``response_format``, ``speed``,
-``instructions``, ``stream_format``) and flowaudio's extras (``stream`` and the settings of
-:class:`~flowaudio.runtime.contract.SynthesisConfig`: ``steps``, ``solver``, ``schedule``,
-``temperature``, ``guidance_scale``, ``seed``). The numeric bounds are the runtime's
-(``SETTING_RANGES``); ``input``'s length limit is the server's (:meth:`SpeechRequest.limited`).
+``instructions``, ``stream_format``) and flowaudio's extras (``stream`` and the other settings
+of :class:`~flowaudio.runtime.contract.SynthesisConfig`: ``steps``, ``solver``, ``schedule``,
+``temperature``, ``guidance_scale``, ``seed``, ``language_check``). The numeric bounds are the
+runtime's (``SETTING_RANGES``); ``input``'s length limit is the server's
+(:meth:`SpeechRequest.limited`).
 
 Validation is strict (JSON types as they are: ``"2"`` is not a number, ``1.0`` not an
 integer, ``"yes"`` not a boolean); a JSON null counts as "not given"; unknown fields are refused
@@ -15,6 +16,7 @@ integer, ``"yes"`` not a boolean); a JSON null counts as "not given"; unknown fi
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any, Literal
 
@@ -29,6 +31,7 @@ from flowaudio.runtime.contract import (
     SynthesisConfig,
 )
 from flowaudio.server.formats import FORMATS, STREAM_FORMATS
+from flowaudio.text.language import LanguageCheck
 
 __all__ = [
     "ApiError",
@@ -44,6 +47,7 @@ __all__ = [
 #: Seeds fit a signed 64-bit integer, what most clients' JSON libraries and databases hold
 #: (numpy itself would take any non-negative integer).
 MAX_SEED = 2**63
+LANGUAGE_CHECKS = tuple(check.value for check in LanguageCheck)
 
 
 class ErrorDetail(BaseModel):
@@ -158,6 +162,11 @@ class SpeechRequest(BaseModel):
         description="The same seed gives the same audio; none draws a fresh one.",
         examples=[1234],
     )
+    language_check: Literal[LANGUAGE_CHECKS] | None = Field(  # type: ignore[valid-type]
+        None,
+        description="Text that looks like another language than the voice's: warn (log it, "
+        "read it anyway; the default), strict (refuse it: 400) or off.",
+    )
 
     @field_validator("response_format", mode="before")
     @classmethod
@@ -166,7 +175,7 @@ class SpeechRequest(BaseModel):
             return "wav"
         return value.lower() if isinstance(value, str) else value
 
-    @field_validator("solver", "schedule", mode="before")
+    @field_validator("solver", "schedule", "language_check", mode="before")
     @classmethod
     def _lower(cls, value: Any) -> Any:
         return value.lower() if isinstance(value, str) else value
@@ -211,15 +220,11 @@ class SpeechRequest(BaseModel):
         )
 
     def synthesis_config(self) -> SynthesisConfig:
-        """The runtime's settings object for this request."""
+        """The runtime's settings object for this request (a field not given keeps
+        ``SynthesisConfig``'s default; None there: the voice's)."""
+        given = {f.name: getattr(self, f.name, None) for f in dataclasses.fields(SynthesisConfig)}
         return SynthesisConfig(
-            steps=self.steps,
-            solver=self.solver,
-            schedule=self.schedule,
-            temperature=self.temperature,
-            guidance_scale=self.guidance_scale,
-            speed=1.0 if self.speed is None else self.speed,
-            seed=self.seed,
+            **{name: value for name, value in given.items() if value is not None}
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 
@@ -21,6 +22,7 @@ from flowaudio.runtime.contract import (
 from flowaudio.server import create_app
 from flowaudio.server.app import _synthesis_error
 from flowaudio.server.formats import FORMATS
+from flowaudio.server.request import SpeechRequest
 
 
 def test_health_and_models(server):
@@ -97,6 +99,18 @@ def test_every_synthesis_setting_reaches_the_runtime(server, voice):
     expected = voice.synthesize("Time flies.", speaker="slt", config=config)
     assert len(samples) == len(expected.samples)
     assert np.abs(samples - expected.samples).max() < 1e-3
+
+
+def test_every_runtime_setting_is_a_request_field():
+    settings = {f.name for f in dataclasses.fields(SynthesisConfig)}
+    assert settings <= set(SpeechRequest.model_fields), settings - set(SpeechRequest.model_fields)
+
+
+def test_language_check_strict_refuses_other_languages(server):
+    french = "Le chat est sur la table et les enfants sont dans le jardin."
+    error = assert_error(server.speech(input=french, language_check="STRICT"), 400, "input")
+    assert error["code"] == "language_mismatch" and "French" in error["message"]
+    assert server.speech(input=french, language_check="off", seed=1).status_code == 200
 
 
 def test_the_request_schema_in_docs_is_the_runtime_contract(server):
@@ -205,6 +219,7 @@ TOO_LONG = "a" * 301
         ({"input": "Hi.", "steps": "4"}, 400, "steps", "integer"),
         ({"input": "Hi.", "seed": 2**63}, 400, "seed", "9223372036854775808"),
         ({"input": None}, 400, "input", "string"),
+        ({"input": "Hi.", "language_check": "loud"}, 400, "language_check", "warn, strict, off"),
     ],
 )
 def test_bad_requests_are_4xx_with_the_value_and_the_fix(server, body, status, param, words):

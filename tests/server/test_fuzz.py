@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from server_helpers import serve
 
-from flowaudio.runtime.contract import SOLVERS
+from flowaudio.runtime.contract import SCHEDULES, SOLVERS
 from flowaudio.server import create_app
 
 json_scalars = (
@@ -43,7 +43,10 @@ PLAUSIBLE = {
     "stream": st.booleans(),
     "steps": st.integers(0, 6),
     "solver": st.sampled_from([*SOLVERS, "RK4", "magic"]),
+    "schedule": st.sampled_from([*SCHEDULES, "SWAY", "linear"]),
     "temperature": st.floats(min_value=-0.2, max_value=2.2),
+    "guidance_scale": st.floats(min_value=-0.5, max_value=10.5),
+    "language_check": st.sampled_from(["warn", "strict", "off", "Strict", "loud"]),
     "seed": st.one_of(st.integers(0, 1000), st.integers(-2, 2**64)),
 }
 # Bodies near the valid ones, where synthesis runs: plausible values for every field...
