@@ -638,15 +638,14 @@ def _synthesis_error(exc: ValueError, param: str | None = None) -> ApiError:
 def _check_api_key(api_key: str | None) -> None:
     if api_key is None:
         return
-    if not isinstance(api_key, str) or not api_key or not api_key.isascii():
+    # The key itself is never put in a message: messages end up in logs.
+    if not isinstance(api_key, str) or not api_key:
+        got = "an empty string" if api_key == "" else type(api_key).__name__
+        raise ValueError(f"api_key must be a non-empty string, or None for no key; got {got}")
+    if not (api_key.isascii() and api_key.isprintable()) or " " in api_key:
         raise ValueError(
-            f"api_key must be a non-empty ASCII string (or None for no key), got "
-            f"{type(api_key).__name__} of length {len(api_key) if isinstance(api_key, str) else 0}"
-        )
-    if not api_key.isprintable() or " " in api_key:
-        raise ValueError(
-            "api_key must be printable characters without spaces (it travels in an HTTP "
-            "header as 'Authorization: Bearer KEY'); make one with "
+            "api_key must be printable ASCII without spaces (it travels in an HTTP header as "
+            "'Authorization: Bearer KEY'); make one with "
             "`python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
         )
 
@@ -685,7 +684,7 @@ def _defaults(voice: Voice) -> dict[str, Any]:
     if defaults is None:
         return {}
     return {
-        name: getattr(value, "value", value)  # enums as their names
+        name: getattr(value, "value", value)  # enums as their values
         for name, value in dataclasses.asdict(defaults).items()
         if name in SPEECH_SETTINGS
     }
