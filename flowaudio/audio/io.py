@@ -27,6 +27,7 @@ __all__ = [
     "file_format",
     "file_formats",
     "load_audio",
+    "pcm16_bytes",
     "peak_normalize",
     "resample",
     "save_audio",
@@ -255,6 +256,20 @@ def wav_bytes(samples: np.ndarray, sample_rate: int, subtype: WavSubtype = "PCM_
     data = _prepare_for_write(samples, sample_rate, subtype)
     buf = io.BytesIO()
     sf.write(buf, data, sample_rate, subtype=subtype, format="WAV")
+    return buf.getvalue()
+
+
+def pcm16_bytes(samples: np.ndarray) -> bytes:
+    """A mono waveform as headerless 16-bit little-endian PCM: the samples of
+    :func:`wav_bytes` without its header (converted by libsndfile alike, clipped to [-1, 1])."""
+    import soundfile as sf
+
+    if np.asarray(samples).size == 0:
+        return b""
+    data = _prepare_for_write(samples, 8000, "PCM_16")
+    buf = io.BytesIO()
+    # RAW has no header: the rate argument is required but not stored.
+    sf.write(buf, data, 8000, format="RAW", subtype="PCM_16", endian="LITTLE")
     return buf.getvalue()
 
 

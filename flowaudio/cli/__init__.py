@@ -13,14 +13,14 @@ import sys
 import textwrap
 from collections.abc import Sequence
 
-from flowaudio.cli import data, evaluate, export, serve, synth, text, train
-from flowaudio.cli.common import logger
+from flowaudio.cli import data, evaluate, export, serve, synth, text, train, voices
+from flowaudio.cli.common import logger, release_stdout
 from flowaudio.version import __version__
 
 __all__ = ["build_parser", "main"]
 
 # The order of `flowaudio --help`: text, data, training, the runtime, serving, measuring.
-_GROUPS = (text, data, train, synth, export, serve, evaluate)
+_GROUPS = (text, data, train, synth, voices, export, serve, evaluate)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -62,6 +62,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         logger.error("interrupted")
         return 130
+    except BrokenPipeError:  # the reader of our output left (| head): not an error of ours
+        release_stdout()
+        return 0
     except (ValueError, FileNotFoundError, RuntimeError) as exc:
         # User-facing errors carry their own fix; a traceback would only hide it.
         logger.debug("command failed", exc_info=True)

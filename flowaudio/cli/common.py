@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import textwrap
 from collections.abc import Callable
@@ -59,6 +60,21 @@ def default_voice_or_error() -> Path:
             "directory written by `flowaudio export`)"
         )
     return voice_dir
+
+
+def voice_dir(value: str | None) -> Path:
+    """A ``--voice``-style argument: a voice directory, or None / ``default`` for the embedded
+    voice (a folder named default is ``./default``)."""
+    if value is None or value == "default":
+        return default_voice_or_error()
+    return Path(value)
+
+
+def release_stdout() -> None:
+    """After a BrokenPipeError (the reader of a pipe left, e.g. ``| head``): point standard
+    output at /dev/null, so that Python's own flush at exit does not fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
 
 
 def read_text(arg: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from flowaudio.cli.common import add_command, default_voice_or_error, missing_extra
+from flowaudio.cli.common import add_command, missing_extra, voice_dir
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -35,7 +35,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "with one sentence per line (then only WER and RTF)",
     )
     p.add_argument("--out", required=True, help="report directory to write")
-    p.add_argument("--voice", default=None, help="voice directory (default: the embedded voice)")
+    p.add_argument(
+        "--voice", default=None, help="voice directory or 'default' (default: the embedded voice)"
+    )
     p.add_argument(
         "--grid-steps",
         "--steps",  # the old name, kept for scripts
@@ -128,9 +130,8 @@ def evaluate(args: argparse.Namespace) -> int:
         mel_plots=args.mel_plots,
         similarity=not args.no_similarity,
     )
-    voice_dir = args.voice if args.voice is not None else default_voice_or_error()
     test_set = load_test_set(args.test_set, per_speaker=args.per_speaker)
-    voice = Voice.load(voice_dir, threads=args.threads)
+    voice = Voice.load(voice_dir(args.voice), threads=args.threads)
     out = Path(args.out)
     report = evaluate(
         voice,

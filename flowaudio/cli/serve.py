@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 
-from flowaudio.cli.common import add_command, default_voice_or_error, logger, missing_extra
+from flowaudio.cli.common import (
+    add_command,
+    default_voice_or_error,
+    logger,
+    missing_extra,
+    voice_dir,
+)
+
+#: Where ``serve`` finds the API key when --api-key is not given.
+API_KEY_ENV = "FLOWAUDIO_API_KEY"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,6 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         flowaudio serve --voice voices/mine --port 8000
         curl -s localhost:8000/v1/audio/speech -H 'Content-Type: application/json' \\
             -d '{"input": "Hello world.", "voice": "slt"}' -o hello.wav
+        FLOWAUDIO_API_KEY=$(python -c 'import secrets; print(secrets.token_urlsafe(32))') \\
+            flowaudio serve --voice default --voice voices/mine --host 0.0.0.0
         """,
         serve,
     )
@@ -24,7 +36,14 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--voice",
         action="append",
         default=None,
-        help="voice directory; repeat for several (default: the embedded voice)",
+        help="voice directory or 'default'; repeat for several (default: the embedded voice)",
+    )
+    p.add_argument(
+        "--api-key",
+        default=None,
+        help="key the API routes require as 'Authorization: Bearer KEY' (default: the "
+        "FLOWAUDIO_API_KEY environment variable, which other users cannot read in the process "
+        "list; neither: no key)",
     )
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: all)")
     p.add_argument("--port", type=int, default=8000, help="TCP port")
@@ -65,7 +84,8 @@ def serve(args: argparse.Namespace) -> int:
         from flowaudio.server.app import create_app
     except ModuleNotFoundError as exc:
         raise missing_extra("serve", "serve", exc) from exc
-    voices = args.voice or [default_voice_or_error()]
+    voices = [voice_dir(v) for v in args.voice] if args.voice else [default_voice_or_error()]
+    api_key = args.api_key if args.api_key is not None else os.environ.get(API_KEY_ENV) or None
     app = create_app(
         voices,
         max_chars=args.max_chars,
@@ -76,11 +96,14 @@ def serve(args: argparse.Namespace) -> int:
         max_audio_seconds=args.max_audio_seconds,
         request_timeout_s=args.request_timeout,
         body_timeout_s=args.client_timeout,
+        api_key=api_key,
     )
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    if args.host not in ("127.0.0.1", "localhost", "::1") and api_key is None:
         logger.warning(
-            "listening on %s: other machines can reach this server, and it has no authentication",
+            "listening on %s: other machines can reach this server, and it has no API key "
+            "(--api-key or %s)",
             args.host,
+            API_KEY_ENV,
         )
     from flowaudio.server.protocol import timed_h11
 

@@ -180,8 +180,17 @@ class TextFrontend:
         pieces = ssml.parse_ssml(text) if ssml.is_ssml(text) else ssml.plain_pieces(text)
         extra = Lexicon.coerce(lexicon)
         words = self.lexicon.merged(extra) if self.lexicon is not None else extra
+        # The words to read by the rules (not inline phonemes, say-as or lexicon words), looked
+        # at before any normalising or phonemising: a strict check refuses cheaply.
+        written = " ".join(
+            chunk
+            for piece in pieces
+            if isinstance(piece, ssml.Words) and piece.say_as is None
+            for chunk, is_ipa in split_words(piece.text, words)
+            if not is_ipa
+        )
+        check_language(written, self.config.language, language_check, where)
         planner = _Planner(sentence_pause, max_chars)
-        written = []  # the words to phonemise, for the language check
         for piece in pieces:
             if isinstance(piece, ssml.Break):
                 planner.pause(piece.seconds, explicit=True)
@@ -198,14 +207,11 @@ class TextFrontend:
                     if is_ipa:
                         planner.add(self._tokens(chunk), piece.rate, is_tokens=True)
                     else:
-                        written.append(chunk)
                         normalized = self._normalize(chunk, self.date_order)
                         planner.add(normalized, piece.rate, is_tokens=False, split=True)
-        # Before any phonemising: a strict check refuses cheaply.
-        check_language(" ".join(written), self.config.language, language_check, where)
         segments = [self._segment(draft) for draft in planner.finish()]
         if not any(segment.ids for segment in segments):
-            found = find_foreign_text(" ".join(written), self.config.language)
+            found = find_foreign_text(written, self.config.language)
             raise ValueError(
                 f"no pronounceable text in {_preview(text)}"
                 + (

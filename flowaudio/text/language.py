@@ -326,7 +326,8 @@ def check_language(
     )
     if mode is LanguageCheck.STRICT:
         raise LanguageMismatchError(
-            f"{message}; use a voice for that language, or language_check='warn' to read it anyway"
+            f"{message}; use a voice for that language, or read it anyway without the strict "
+            "language check"
         )
-    logger.warning("%s (language_check='off' or 'strict' to change this)", message)
+    logger.warning("%s (a strict language check refuses such text)", message)
     return found

@@ -171,7 +171,7 @@ def test_load_voice_caches_and_cli_lists(tiny_voice, capsys):
 
     assert main(["voices", str(tiny_voice)]) == 0
     assert "speakers: rms, slt" in capsys.readouterr().out
-    assert main(["info", str(tiny_voice)]) == 0
+    assert main(["info", str(tiny_voice), "--json"]) == 0
     assert VoiceMeta.from_json(capsys.readouterr().out).speakers == ("rms", "slt")
 
 
