@@ -193,3 +193,19 @@ def test_serve_passes_the_api_key(monkeypatch, tiny_voice):
     assert made[-1][0][0].name == "default"
     assert main(["serve", "--api-key", "from-flag"]) == 0
     assert made[-1][1]["api_key"] == "from-flag"
+
+
+def test_every_subcommand_shows_an_example_and_each_default_once():
+    import re
+
+    from flowaudio.cli import build_parser
+
+    [sub] = [a for a in build_parser()._actions if a.dest == "command"]
+    for name, parser in sub.choices.items():
+        if name == "corpus":  # a group: its one command is `corpus build`
+            [group] = [a for a in parser._actions if a.dest == "corpus_command"]
+            parser = group.choices["build"]
+        text = " ".join(parser.format_help().split())  # argparse wraps lines anywhere
+        assert "example: flowaudio" in text, name
+        assert "(default: None)" not in text, name
+        assert not re.search(r"\(default[^)]*\) \(default", text), name
