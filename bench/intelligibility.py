@@ -26,9 +26,10 @@ from pathlib import Path
 
 import numpy as np
 
+from flowaudio.audio.config import AudioConfig
 from flowaudio.audio.io import load_audio
 from flowaudio.audio.mel import log_mel_spectrogram
-from flowaudio.config import AudioConfig, from_dict
+from flowaudio.config import from_dict
 from flowaudio.eval.asr import Transcriber, grouped_word_error_rate
 from flowaudio.eval.testset import load_test_set
 
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="bench/results/intelligibility.json")
     args = parser.parse_args(argv)
 
-    from flowaudio.config import AUDIO_PRESETS
+    from flowaudio.audio.config import AUDIO_PRESETS
 
     audio_cfg = AUDIO_PRESETS[args.config]
     asr = Transcriber()

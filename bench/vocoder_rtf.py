@@ -28,9 +28,10 @@ import numpy as np
 import onnxruntime as ort
 import torch
 
-from flowaudio.config import AUDIO_PRESETS
+from flowaudio.audio.config import AUDIO_PRESETS
 from flowaudio.export.vocoder import VOCODER_INPUT, export_vocoder_onnx
-from flowaudio.models.vocoder import VOCODER_PRESETS, Vocoder
+from flowaudio.models.config import VOCODER_PRESETS
+from flowaudio.models.vocoder import Vocoder
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -43,10 +43,11 @@ import torch
 from onnx import numpy_helper
 from torch import nn
 
-from flowaudio.config import AudioConfig, ConfigError, from_dict
-from flowaudio.models.config import TTSConfig
+from flowaudio.audio.config import AudioConfig
+from flowaudio.config import ConfigError, from_dict
+from flowaudio.models.config import TTSConfig, VocoderConfig
 from flowaudio.models.tts import FlowTTS
-from flowaudio.models.vocoder import Vocoder, VocoderConfig
+from flowaudio.models.vocoder import Vocoder
 from flowaudio.runtime import contract as C
 from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
 

@@ -31,16 +31,17 @@ from typing import Any
 
 import torch
 
-from flowaudio.config import AudioConfig, ConfigError, from_dict, to_dict
+from flowaudio.audio.config import AudioConfig
+from flowaudio.config import ConfigError, from_dict, to_dict
 from flowaudio.export.onnx_io import Weights, export_graph
 from flowaudio.export.optimize import INT8_GRAPHS
 from flowaudio.export.verify import VerifyError, verify_voice
 from flowaudio.export.vocoder import VocoderGraph, vocoder_metadata
 from flowaudio.export.wrappers import EncoderGraph, FusedGraph, VelocityGraph, speaker_mode
-from flowaudio.models.config import TTSConfig
+from flowaudio.models.config import TTSConfig, VocoderConfig
 from flowaudio.models.lora import merge_state_dict
 from flowaudio.models.tts import FlowTTS
-from flowaudio.models.vocoder import Vocoder, VocoderConfig
+from flowaudio.models.vocoder import Vocoder
 from flowaudio.runtime import contract as C
 from flowaudio.runtime.contract import SynthesisDefaults, VoiceMeta
 from flowaudio.runtime.graphcheck import file_sha256

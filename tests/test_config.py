@@ -1,14 +1,8 @@
 import pytest
 
-from flowaudio.config import (
-    AUDIO_PRESETS,
-    AudioConfig,
-    ConfigError,
-    DataConfig,
-    from_dict,
-    load_config,
-    to_dict,
-)
+from flowaudio.audio.config import AUDIO_PRESETS, AudioConfig
+from flowaudio.config import ConfigError, from_dict, load_config, to_dict
+from flowaudio.data.config import DataConfig
 
 
 def test_round_trip_nested():

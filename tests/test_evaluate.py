@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from flowaudio.audio import log_mel_spectrogram
+from flowaudio.audio.config import AUDIO_PRESETS
 from flowaudio.cli import main
-from flowaudio.config import AUDIO_PRESETS
 from flowaudio.eval.dnsmos import DnsmosScore
 from flowaudio.eval.metrics import (
     MCD_DB,

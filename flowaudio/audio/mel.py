@@ -4,7 +4,7 @@ This module holds THE definition of the project's log-mel spectrogram. The runti
 features with it, and the training twin :class:`flowaudio.audio.mel_torch.LogMelSpectrogram`
 is tested against it, so a model trained on torch features sees the same numbers at inference.
 
-Definition, for a waveform x of T samples and an :class:`~flowaudio.config.AudioConfig` cfg,
+Definition, for a waveform x of T samples and an :class:`~flowaudio.audio.config.AudioConfig` cfg,
 with ``pad = (n_fft - hop_length) // 2``:
 
 1. reflect-pad x by ``pad`` samples on both sides (no edge sample repeated);
@@ -30,7 +30,7 @@ import functools
 
 import numpy as np
 
-from flowaudio.config import AudioConfig
+from flowaudio.audio.config import AudioConfig
 
 __all__ = [
     "hann_window",

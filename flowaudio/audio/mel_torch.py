@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from flowaudio.audio.config import AudioConfig
 from flowaudio.audio.mel import MAGNITUDE_EPS, _check_waveform_shape, hann_window, mel_filterbank
-from flowaudio.config import AudioConfig
 
 __all__ = ["LogMelSpectrogram"]
 

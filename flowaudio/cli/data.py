@@ -78,8 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def prepare(args: argparse.Namespace) -> int:
-    from flowaudio.config import DataConfig, load_config
-    from flowaudio.data.prepare import DATA_PRESETS, prepare_dataset
+    from flowaudio.config import load_config
+    from flowaudio.data.config import DATA_PRESETS, DataConfig
+    from flowaudio.data.prepare import prepare_dataset
 
     config = load_config(DataConfig, args.config, DATA_PRESETS)
     summary = prepare_dataset(

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowaudio.config import DataConfig, from_dict
+from flowaudio.config import from_dict
+from flowaudio.data.config import DataConfig
 from flowaudio.data.prepare import CACHE_FORMAT_VERSION
 from flowaudio.text.frontend import stored_text_config
 from flowaudio.text.symbols import SymbolTable

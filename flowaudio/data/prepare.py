@@ -47,7 +47,8 @@ import numpy as np
 
 from flowaudio.audio.io import AudioError, load_audio
 from flowaudio.audio.mel import log_mel_spectrogram
-from flowaudio.config import AUDIO_PRESETS, DataConfig, to_dict
+from flowaudio.config import to_dict
+from flowaudio.data.config import DataConfig
 from flowaudio.data.manifest import DatasetFormat, Utterance, read_manifest
 from flowaudio.text.frontend import TextFrontend
 from flowaudio.text.normalize import NORMALIZER_VERSION
@@ -57,10 +58,6 @@ from flowaudio.version import __version__
 logger = logging.getLogger(__name__)
 
 CACHE_FORMAT_VERSION = 1
-
-DATA_PRESETS: dict[str, DataConfig] = {
-    name: DataConfig(audio=audio) for name, audio in AUDIO_PRESETS.items()
-}
 
 # Below this peak a clip is treated as silence (a broken recording, not speech).
 _SILENCE_PEAK = 1e-4

@@ -68,7 +68,7 @@ from flowaudio.runtime.contract import MAX_STEPS
 from flowaudio.version import __version__
 
 if TYPE_CHECKING:
-    from flowaudio.config import AudioConfig
+    from flowaudio.audio.config import AudioConfig
     from flowaudio.eval.dnsmos import Dnsmos
     from flowaudio.eval.speaker import SpeakerEncoder
     from flowaudio.runtime.synthesizer import Voice

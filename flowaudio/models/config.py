@@ -1,4 +1,5 @@
-"""Frozen configuration of the acoustic model (text encoder, duration predictor, flow decoder).
+"""Frozen configuration of the models: the acoustic model (text encoder, duration predictor,
+flow decoder) and the vocoder, with their named presets.
 
 Every field has a docstring and a range check; :func:`flowaudio.config.from_dict` builds these
 from a dict, YAML or TOML with unknown keys rejected, and :func:`flowaudio.config.to_dict` writes
@@ -18,11 +19,13 @@ from flowaudio.config import ConfigError
 
 __all__ = [
     "TTS_PRESETS",
+    "VOCODER_PRESETS",
     "DecoderConfig",
     "DurationConfig",
     "EncoderConfig",
     "SpeakerConfig",
     "TTSConfig",
+    "VocoderConfig",
 ]
 
 
@@ -255,4 +258,86 @@ TTS_PRESETS: dict[str, TTSConfig] = {
     # ~20M parameters: Matcha-TTS sized (its paper model has 18.2M).
     # The defaults of every config class.
     "base": TTSConfig(),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class VocoderConfig:
+    """Sizes of the Vocos-style generator, its discriminators and its loss weights."""
+
+    dim: int = 256
+    """Channels of the ConvNeXt backbone."""
+    intermediate_dim: int = 768
+    """Hidden width of each ConvNeXt block's pointwise MLP (Vocos uses 3 x dim)."""
+    n_layers: int = 8
+    """Number of ConvNeXt blocks."""
+    kernel_size: int = 7
+    """Kernel of the input convolution and of each block's depthwise convolution (odd)."""
+    layer_scale_init: float = 0.125
+    """Initial per-channel scale of each block's residual branch (Vocos: 1 / n_layers)."""
+    mel_weight: float = 45.0
+    """Weight of the log-mel L1 loss (HiFi-GAN and Vocos use 45)."""
+    mrstft_weight: float = 1.0
+    """Weight of the multi-resolution STFT loss (spectral convergence + log-magnitude L1)."""
+    adv_weight: float = 1.0
+    """Weight of the least-squares adversarial generator loss, summed over discriminators."""
+    fm_weight: float = 2.0
+    """Weight of the discriminator feature-matching L1 loss (HiFi-GAN uses 2)."""
+    mpd_periods: tuple[int, ...] = (2, 3, 5, 7, 11)
+    """Periods of the multi-period discriminator (HiFi-GAN); empty disables it."""
+    mpd_channels: tuple[int, ...] = (32, 64, 128, 256)
+    """Output channels of each period discriminator's strided (5, 1) convolutions."""
+    mrd_channels: int = 32
+    """Channels of each resolution discriminator (UnivNet uses 32); 0 disables the MRD."""
+
+    def __post_init__(self) -> None:
+        for name in ("dim", "intermediate_dim", "n_layers", "kernel_size"):
+            value = getattr(self, name)
+            if value <= 0:
+                raise ConfigError(f"vocoder.{name} must be positive, got {value}")
+        if self.kernel_size % 2 == 0:
+            raise ConfigError(
+                f"vocoder.kernel_size must be odd so frames stay aligned, got {self.kernel_size}"
+            )
+        for name in ("mel_weight", "mrstft_weight", "adv_weight", "fm_weight"):
+            value = getattr(self, name)
+            if value < 0:
+                raise ConfigError(f"vocoder.{name} must be >= 0, got {value}")
+        if any(p < 1 for p in self.mpd_periods):
+            raise ConfigError(f"vocoder.mpd_periods must be >= 1, got {self.mpd_periods}")
+        if self.mpd_periods and (not self.mpd_channels or min(self.mpd_channels) < 1):
+            raise ConfigError(
+                f"vocoder.mpd_channels must be a non-empty list of positive channel counts, "
+                f"got {self.mpd_channels}"
+            )
+        if self.mrd_channels < 0:
+            raise ConfigError(f"vocoder.mrd_channels must be >= 0, got {self.mrd_channels}")
+
+
+VOCODER_PRESETS: dict[str, VocoderConfig] = {
+    # For tests and smoke runs: trains in seconds, sounds like it.
+    "tiny": VocoderConfig(
+        dim=64,
+        intermediate_dim=192,
+        n_layers=2,
+        layer_scale_init=0.5,
+        mpd_channels=(8, 16, 32),
+        mrd_channels=8,
+    ),
+    # The default voice's vocoder: sized for >= 150x real time on 2 CPU cores under
+    # onnxruntime at 16 kHz (bench/vocoder_rtf.py).
+    "small": VocoderConfig(
+        dim=256,
+        intermediate_dim=768,
+        n_layers=8,
+        layer_scale_init=1 / 8,
+    ),
+    # Vocos' published size (13.5M parameters at 24 kHz with n_fft 1024).
+    "base": VocoderConfig(
+        dim=512,
+        intermediate_dim=1536,
+        n_layers=8,
+        layer_scale_init=1 / 8,
+        mpd_channels=(32, 128, 512, 1024),
+    ),
 }

@@ -30,8 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from flowaudio.audio.config import AudioConfig
 from flowaudio.audio.mel import hann_window
-from flowaudio.config import AudioConfig
 
 __all__ = ["ISTFT"]
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor, nn
 
-from flowaudio.config import AudioConfig
+from flowaudio.audio.config import AudioConfig
 from flowaudio.flow import CondOTPath, Schedule, Solver, cfm_loss, solve, time_grid
 from flowaudio.runtime.contract import frames_per_token
 
@@ -59,7 +59,7 @@ __all__ = [
 
 MEL_PAD_VALUE = math.log(AudioConfig.log_floor)
 """Value of the padded frames of a synthesised mel: log of the mel floor (silence), taken from
-:class:`flowaudio.config.AudioConfig` (the one source), as training pads target mels."""
+:class:`flowaudio.audio.config.AudioConfig` (the one source), as training pads target mels."""
 
 _LOG_2PI = math.log(2.0 * math.pi)
 

@@ -15,109 +15,26 @@ an inverse STFT do the upsampling; that is why it is an order of magnitude faste
 The inverse STFT uses the feature framing of :mod:`flowaudio.audio.mel`, so T mel frames give
 exactly ``T * hop`` samples. Everything exports to ONNX (opset 17) with a dynamic T.
 
-:class:`VocoderConfig` holds only the vocoder's own sizes and its training-loss weights; the
-:class:`~flowaudio.config.AudioConfig` of the features is passed next to it, so one audio config
-is shared by the acoustic model, the vocoder and the runtime.
+:class:`~flowaudio.models.config.VocoderConfig` holds only the vocoder's own sizes and its
+training-loss weights; the :class:`~flowaudio.audio.config.AudioConfig` of the features is passed
+next to it, so one audio config is shared by the acoustic model, the vocoder and the runtime.
 """
 
 from __future__ import annotations
 
-import dataclasses
-
 import torch
 from torch import Tensor, nn
 
-from flowaudio.config import AudioConfig, ConfigError
+from flowaudio.audio.config import AudioConfig
+from flowaudio.models.config import VocoderConfig
 from flowaudio.models.istft import ISTFT
 
-__all__ = ["VOCODER_PRESETS", "ConvNeXtBlock", "Vocoder", "VocoderConfig"]
+__all__ = ["ConvNeXtBlock", "Vocoder"]
 
 # exp(7) ~ 1100 is above any STFT magnitude of audio in [-1, 1] with a Hann window of n_fft
 # <= 2048 (at most sum(window) / 2 = n_fft / 4 = 512); the cap only keeps an untrained or
 # diverging network from producing inf.
 MAX_LOG_MAGNITUDE = 7.0
-
-
-@dataclasses.dataclass(frozen=True)
-class VocoderConfig:
-    """Sizes of the Vocos-style generator, its discriminators and its loss weights."""
-
-    dim: int = 256
-    """Channels of the ConvNeXt backbone."""
-    intermediate_dim: int = 768
-    """Hidden width of each ConvNeXt block's pointwise MLP (Vocos uses 3 x dim)."""
-    n_layers: int = 8
-    """Number of ConvNeXt blocks."""
-    kernel_size: int = 7
-    """Kernel of the input convolution and of each block's depthwise convolution (odd)."""
-    layer_scale_init: float = 0.125
-    """Initial per-channel scale of each block's residual branch (Vocos: 1 / n_layers)."""
-    mel_weight: float = 45.0
-    """Weight of the log-mel L1 loss (HiFi-GAN and Vocos use 45)."""
-    mrstft_weight: float = 1.0
-    """Weight of the multi-resolution STFT loss (spectral convergence + log-magnitude L1)."""
-    adv_weight: float = 1.0
-    """Weight of the least-squares adversarial generator loss, summed over discriminators."""
-    fm_weight: float = 2.0
-    """Weight of the discriminator feature-matching L1 loss (HiFi-GAN uses 2)."""
-    mpd_periods: tuple[int, ...] = (2, 3, 5, 7, 11)
-    """Periods of the multi-period discriminator (HiFi-GAN); empty disables it."""
-    mpd_channels: tuple[int, ...] = (32, 64, 128, 256)
-    """Output channels of each period discriminator's strided (5, 1) convolutions."""
-    mrd_channels: int = 32
-    """Channels of each resolution discriminator (UnivNet uses 32); 0 disables the MRD."""
-
-    def __post_init__(self) -> None:
-        for name in ("dim", "intermediate_dim", "n_layers", "kernel_size"):
-            value = getattr(self, name)
-            if value <= 0:
-                raise ConfigError(f"vocoder.{name} must be positive, got {value}")
-        if self.kernel_size % 2 == 0:
-            raise ConfigError(
-                f"vocoder.kernel_size must be odd so frames stay aligned, got {self.kernel_size}"
-            )
-        for name in ("mel_weight", "mrstft_weight", "adv_weight", "fm_weight"):
-            value = getattr(self, name)
-            if value < 0:
-                raise ConfigError(f"vocoder.{name} must be >= 0, got {value}")
-        if any(p < 1 for p in self.mpd_periods):
-            raise ConfigError(f"vocoder.mpd_periods must be >= 1, got {self.mpd_periods}")
-        if self.mpd_periods and (not self.mpd_channels or min(self.mpd_channels) < 1):
-            raise ConfigError(
-                f"vocoder.mpd_channels must be a non-empty list of positive channel counts, "
-                f"got {self.mpd_channels}"
-            )
-        if self.mrd_channels < 0:
-            raise ConfigError(f"vocoder.mrd_channels must be >= 0, got {self.mrd_channels}")
-
-
-VOCODER_PRESETS: dict[str, VocoderConfig] = {
-    # For tests and smoke runs: trains in seconds, sounds like it.
-    "tiny": VocoderConfig(
-        dim=64,
-        intermediate_dim=192,
-        n_layers=2,
-        layer_scale_init=0.5,
-        mpd_channels=(8, 16, 32),
-        mrd_channels=8,
-    ),
-    # The default voice's vocoder: sized for >= 150x real time on 2 CPU cores under
-    # onnxruntime at 16 kHz (bench/vocoder_rtf.py).
-    "small": VocoderConfig(
-        dim=256,
-        intermediate_dim=768,
-        n_layers=8,
-        layer_scale_init=1 / 8,
-    ),
-    # Vocos' published size (13.5M parameters at 24 kHz with n_fft 1024).
-    "base": VocoderConfig(
-        dim=512,
-        intermediate_dim=1536,
-        n_layers=8,
-        layer_scale_init=1 / 8,
-        mpd_channels=(32, 128, 512, 1024),
-    ),
-}
 
 
 class ConvNeXtBlock(nn.Module):

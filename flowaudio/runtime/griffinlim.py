@@ -1,7 +1,7 @@
 """Griffin-Lim vocoding of log-mel spectrograms in numpy (no torch, no model weights).
 
 The fallback vocoder of the runtime and a baseline for the neural one: it needs nothing but the
-:class:`~flowaudio.config.AudioConfig` the mel was computed with. Two steps:
+:class:`~flowaudio.audio.config.AudioConfig` the mel was computed with. Two steps:
 
 1. **Mel to linear magnitude.** ``mel = M @ |S|`` with the (n_mels, F) filterbank ``M`` of
    :func:`flowaudio.audio.mel.mel_filterbank` has many more unknowns (F = n_fft // 2 + 1) than
@@ -32,8 +32,8 @@ import functools
 
 import numpy as np
 
+from flowaudio.audio.config import AudioConfig
 from flowaudio.audio.mel import hann_window, mel_filterbank
-from flowaudio.config import AudioConfig
 
 __all__ = [
     "griffin_lim",

@@ -29,9 +29,10 @@ from typing import Protocol
 
 import numpy as np
 
+from flowaudio.audio.config import AudioConfig
 from flowaudio.audio.io import save_audio, wav_bytes
 from flowaudio.audio.level import PeakLimiter
-from flowaudio.config import AudioConfig, from_dict
+from flowaudio.config import from_dict
 from flowaudio.runtime import contract as C
 from flowaudio.runtime import solvers
 from flowaudio.runtime.contract import SynthesisConfig, VoiceFormatError, VoiceMeta

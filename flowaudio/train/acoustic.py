@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,57 +14,13 @@ from torch import nn
 
 from flowaudio.config import to_dict
 from flowaudio.data.cache import CacheInfo
-from flowaudio.models.config import TTS_PRESETS, TTSConfig
 from flowaudio.models.tts import FlowTTS
-from flowaudio.train.config import TrainConfig
+from flowaudio.train.config import ACOUSTIC_PRESETS, AcousticRunConfig
 from flowaudio.train.dataset import Batch, TTSDataset, collate
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
 from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class AcousticRunConfig:
-    """Everything ``flowaudio train`` needs besides the data: model sizes and training."""
-
-    model: TTSConfig = dataclasses.field(default_factory=TTSConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-
-
-ACOUSTIC_PRESETS: dict[str, AcousticRunConfig] = {
-    # Unit tests and smoke runs: learns a tiny corpus in a few hundred CPU steps.
-    "tiny": AcousticRunConfig(
-        model=TTS_PRESETS["tiny"],
-        train=TrainConfig(
-            max_steps=300,
-            max_frames=4000,
-            lr=2e-3,
-            warmup_steps=20,
-            checkpoint_every=100,
-            val_every=100,
-            log_every=10,
-            ema_decay=0.99,
-        ),
-    ),
-    # The default voice's size (5-10M parameters).
-    "small": AcousticRunConfig(
-        model=TTS_PRESETS["small"],
-        train=TrainConfig(
-            max_steps=100_000,
-            max_frames=12_000,
-            lr=5e-4,
-            warmup_steps=1000,
-            checkpoint_every=1000,
-            val_every=1000,
-            log_every=50,
-        ),
-    ),
-    "base": AcousticRunConfig(
-        model=TTS_PRESETS["base"],
-        train=TrainConfig(max_steps=300_000, max_frames=16_000, lr=2e-4, warmup_steps=2000),
-    ),
-}
 
 
 class AcousticTask(TrainTask):

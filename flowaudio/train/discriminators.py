@@ -14,7 +14,7 @@ passes ``fake`` itself; :mod:`flowaudio.train.vocoder_losses` pairs the results.
   convolutions over linear STFT magnitudes at three resolutions, which judges the spectral
   envelope and harmonics where the period discriminators judge the waveform.
 
-Channel counts come from :class:`~flowaudio.models.vocoder.VocoderConfig` and are small by
+Channel counts come from :class:`~flowaudio.models.config.VocoderConfig` and are small by
 default; weight normalisation is applied to every convolution, as in both papers.
 """
 
@@ -28,8 +28,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.parametrizations import weight_norm
 
-from flowaudio.config import AudioConfig
-from flowaudio.models.vocoder import VocoderConfig
+from flowaudio.audio.config import AudioConfig
+from flowaudio.models.config import VocoderConfig
 
 __all__ = [
     "DiscriminatorOutput",

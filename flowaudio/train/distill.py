@@ -54,20 +54,15 @@ from flowaudio.models.alignment import path_from_durations
 from flowaudio.models.config import TTSConfig
 from flowaudio.models.layers import sequence_mask
 from flowaudio.models.tts import FlowTTS
-from flowaudio.train.config import TrainConfig
+from flowaudio.train.config import DISTILL_PRESETS, DistillRunConfig, TeacherConfig
 from flowaudio.train.dataset import TTSDataset, collate
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
 from flowaudio.train.run import fit_run, resolve_run_config
 
 __all__ = [
-    "DISTILL_PRESETS",
-    "METHODS",
     "DistillBatch",
-    "DistillConfig",
-    "DistillRunConfig",
     "DistillTask",
     "TargetSet",
-    "TeacherConfig",
     "distill",
     "generate_targets",
     "targets_key",
@@ -75,112 +70,9 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-METHODS = ("reflow", "interval")
 SHARD_ITEMS = 64
 """Items per target shard: the unit of resumption while generating."""
 TARGETS_FORMAT = 1
-
-
-@dataclass(frozen=True)
-class TeacherConfig:
-    """How the teacher's targets are generated (part of the targets' cache key)."""
-
-    steps: int = 16
-    """Euler steps of the teacher (uniform grid)."""
-    guidance_scale: float = 1.5
-    """Classifier-free guidance of the teacher; the student folds it in."""
-    temperature: float = 0.667
-    """Standard deviation of the initial noise (the runtime's default)."""
-    snapshots: int = 4
-    """K: the states at t = k / K, k = 0..K, are stored (``steps`` must be a multiple of K)."""
-    seed: int = 0
-    """Base seed of the per-item noise (item i draws from seed + i)."""
-    max_frames: int = 4000
-    """Padded frames per generation batch (the guided pass doubles it)."""
-
-    def __post_init__(self) -> None:
-        if self.steps < 1 or self.snapshots < 1 or self.steps % self.snapshots:
-            raise ConfigError(
-                f"teacher.steps ({self.steps}) must be a positive multiple of teacher.snapshots "
-                f"({self.snapshots})"
-            )
-        if not 0 <= self.temperature <= 2 or not 0 <= self.guidance_scale <= 10:
-            raise ConfigError(
-                "teacher.temperature must be in [0, 2] and teacher.guidance_scale in [0, 10], "
-                f"got {self.temperature} and {self.guidance_scale}"
-            )
-        if self.max_frames <= 0:
-            raise ConfigError(f"teacher.max_frames must be positive, got {self.max_frames}")
-
-
-@dataclass(frozen=True)
-class DistillConfig:
-    """The student's objective."""
-
-    method: str = "reflow"
-    """``reflow`` or ``interval`` (see the module docstring)."""
-    endpoint_prob: float = 0.5
-    """Share of the batch items trained on the one-step jump (t = 0 to 1)."""
-    duration_weight: float = 1.0
-    """Weight of the per-token log-duration MSE."""
-    total_duration_weight: float = 1.0
-    """Weight of the utterance-level log total-duration error."""
-
-    def __post_init__(self) -> None:
-        if self.method not in METHODS:
-            raise ConfigError(
-                f"distill.method must be one of {', '.join(METHODS)}, got {self.method!r}"
-            )
-        if not 0 <= self.endpoint_prob <= 1:
-            raise ConfigError(f"distill.endpoint_prob must be in [0, 1], got {self.endpoint_prob}")
-        if self.duration_weight < 0 or self.total_duration_weight < 0:
-            raise ConfigError("distill duration weights must be >= 0")
-
-
-@dataclass(frozen=True)
-class DistillRunConfig:
-    """A distillation run: the student's model config (the teacher's, filled in by
-    :func:`distill`), the objective, the targets and the optimisation."""
-
-    model: TTSConfig = dataclasses.field(default_factory=TTSConfig)
-    distill: DistillConfig = dataclasses.field(default_factory=DistillConfig)
-    teacher: TeacherConfig = dataclasses.field(default_factory=TeacherConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-
-
-DISTILL_PRESETS: dict[str, DistillRunConfig] = {
-    # Tests: a tiny teacher, a few steps.
-    "tiny": DistillRunConfig(
-        teacher=TeacherConfig(steps=8, snapshots=4, max_frames=2000),
-        train=TrainConfig(
-            max_steps=60,
-            max_frames=2000,
-            lr=1e-3,
-            warmup_steps=10,
-            checkpoint_every=20,
-            val_every=20,
-            log_every=10,
-            ema_decay=0.9,
-            num_samples=0,
-        ),
-    ),
-    # The default voice's student on 2 CPU cores: ~1-1.5 s a step on one thread.
-    "default": DistillRunConfig(
-        train=TrainConfig(
-            max_steps=2000,
-            max_frames=3000,
-            lr=1e-4,
-            warmup_steps=100,
-            min_lr_ratio=0.1,
-            ema_decay=0.99,
-            checkpoint_every=100,
-            val_every=250,
-            log_every=10,
-            keep_checkpoints=2,
-            num_samples=0,
-        ),
-    ),
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -551,6 +443,7 @@ class DistillTask(TrainTask):
     def metadata(self) -> dict[str, Any]:
         return {
             **self.teacher_metadata,
+            "corpus": str(self.cache_dir.resolve()),  # export keeps only its name
             "n_parameters": self.model.count_parameters(),
             "distillation": {
                 "method": self.cfg.distill.method,

@@ -47,33 +47,34 @@ import dataclasses
 import json
 import logging
 import math
-from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from flowaudio.config import ConfigError, DataConfig, from_dict, to_dict
+from flowaudio.config import ConfigError, from_dict, to_dict
 from flowaudio.data.cache import CacheInfo
-from flowaudio.models.config import TTSConfig
+from flowaudio.data.config import DataConfig
 from flowaudio.models.lora import GrownEmbedding, apply_lora, merge_lora
 from flowaudio.models.tts import FlowTTS
 from flowaudio.train.acoustic import AcousticTask
-from flowaudio.train.config import TrainConfig
+from flowaudio.train.config import (
+    AUTO,
+    FINETUNE_PRESETS,
+    Adaptation,
+    FinetuneConfig,
+    FinetuneRunConfig,
+    SpeakerMode,
+    TrainConfig,
+)
 from flowaudio.train.dataset import TTSDataset
 from flowaudio.train.loop import StepContext, Trainer
 from flowaudio.train.run import check_run_data, fit_run, resolve_run_config
 
 __all__ = [
     "ADAPTER_FILE",
-    "FINETUNE_PRESETS",
-    "Adaptation",
-    "FinetuneConfig",
-    "FinetuneRunConfig",
     "FinetuneTask",
-    "SpeakerMode",
     "build_model",
     "derive_train_config",
     "finetune",
@@ -86,109 +87,6 @@ logger = logging.getLogger(__name__)
 
 ADAPTER_FILE = "adapter.pt"
 ADAPTER_FORMAT = 1
-DEFAULT_TARGETS = (r"encoder\..*", r"duration\..*", r"decoder\.(?!time_mlp\.|dt_mlp\.).*")
-"""Regular expressions of the module paths LoRA adapts (``re.fullmatch``; only ``nn.Linear``
-and ``nn.Conv1d`` are wrapped, so the embeddings and norms never are)."""
-
-
-class SpeakerMode(str, Enum):
-    """What happens to the voice's speaker table (see the module docstring)."""
-
-    ADD = "add"
-    REPLACE = "replace"
-
-
-class Adaptation(str, Enum):
-    """Which weights train (see the module docstring)."""
-
-    LORA = "lora"
-    FULL = "full"
-
-
-@dataclass(frozen=True)
-class FinetuneConfig:
-    """What is adapted, and how (stored with the run; a resume must ask for the same)."""
-
-    source: str = ""
-    """The voice or run fine-tuned from (filled in by :func:`finetune`)."""
-    base_speakers: tuple[str, ...] = ()
-    """The source's speaker table (filled in)."""
-    speakers: tuple[str, ...] = ()
-    """The fine-tuned model's speaker table, in id order (filled in from the data)."""
-    speaker_mode: str = SpeakerMode.ADD.value
-    """``add`` or ``replace``."""
-    adaptation: str = Adaptation.LORA.value
-    """``lora`` or ``full``."""
-    lora_rank: int = 8
-    """r of every adapter."""
-    lora_alpha: float = 16.0
-    """The adapters' update is scaled by lora_alpha / lora_rank."""
-    lora_targets: tuple[str, ...] = DEFAULT_TARGETS
-    """Module paths adapted (regular expressions, ``re.fullmatch``)."""
-    total_duration_weight: float = 1.0
-    """Weight of the utterance-level log total-duration error (speaking rate)."""
-    retention_weight: float = 1.0
-    """``add`` mode: weight of the distance of the old speakers' outputs to the frozen source's
-    (0: off)."""
-    patience: int = 3
-    """Validations without improvement before the run stops early (0: never)."""
-    min_improvement: float = 0.005
-    """Relative decrease of the validation loss that counts as an improvement."""
-
-    def __post_init__(self) -> None:
-        for name, enum in (("speaker_mode", SpeakerMode), ("adaptation", Adaptation)):
-            value = getattr(self, name)
-            if value not in {e.value for e in enum}:
-                raise ConfigError(
-                    f"finetune.{name} must be one of {', '.join(e.value for e in enum)}, "
-                    f"got {value!r}"
-                )
-        if self.lora_rank < 1 or self.lora_alpha <= 0:
-            raise ConfigError(
-                f"finetune.lora_rank must be >= 1 and lora_alpha > 0, got {self.lora_rank} and "
-                f"{self.lora_alpha}"
-            )
-        if self.retention_weight < 0:
-            raise ConfigError(
-                f"finetune.retention_weight must be >= 0, got {self.retention_weight}"
-            )
-        if self.total_duration_weight < 0 or self.patience < 0 or self.min_improvement < 0:
-            raise ConfigError(
-                "finetune.total_duration_weight, patience and min_improvement must be >= 0"
-            )
-        if len(set(self.speakers)) != len(self.speakers):
-            raise ConfigError(f"finetune.speakers has duplicate names: {list(self.speakers)}")
-
-
-@dataclass(frozen=True)
-class FinetuneRunConfig:
-    """A fine-tuning run: the adapted model's config (the source's, with the new speaker
-    count), what is adapted, and the optimisation."""
-
-    model: TTSConfig = dataclasses.field(default_factory=TTSConfig)
-    finetune: FinetuneConfig = dataclasses.field(default_factory=FinetuneConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-
-
-AUTO = "auto"
-FINETUNE_PRESETS: dict[str, FinetuneRunConfig] = {
-    # The training settings are derived from the data (derive_train_config).
-    AUTO: FinetuneRunConfig(),
-    # Tests: a few steps on a tiny voice.
-    "tiny": FinetuneRunConfig(
-        train=TrainConfig(
-            max_steps=30,
-            max_frames=3000,
-            lr=2e-3,
-            warmup_steps=5,
-            checkpoint_every=10,
-            val_every=10,
-            log_every=5,
-            ema_decay=0.0,
-            num_samples=0,
-        ),
-    ),
-}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -253,7 +151,7 @@ def prepare_data(
     Raises:
         ValueError: the cache's features or symbol table differ from the voice's.
     """
-    from flowaudio.config import AudioConfig
+    from flowaudio.audio.config import AudioConfig
     from flowaudio.data.prepare import little_data_warning, prepare_dataset
     from flowaudio.text.frontend import stored_text_config
     from flowaudio.text.normalize import NORMALIZER_VERSION

@@ -12,7 +12,6 @@ restores, so resume is exact (with the default ``train.num_workers = 0``).
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Iterator
@@ -24,10 +23,11 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from flowaudio.config import AudioConfig, ConfigError, to_dict
+from flowaudio.audio.config import AudioConfig
+from flowaudio.config import to_dict
 from flowaudio.data.cache import CacheInfo
-from flowaudio.models.vocoder import VOCODER_PRESETS, Vocoder, VocoderConfig
-from flowaudio.train.config import TrainConfig
+from flowaudio.models.vocoder import Vocoder
+from flowaudio.train.config import VOCODER_RUN_PRESETS, VocoderRunConfig
 from flowaudio.train.dataset import TTSDataset
 from flowaudio.train.discriminators import VocoderDiscriminator
 from flowaudio.train.loop import StepContext, Trainer, TrainTask
@@ -39,80 +39,6 @@ from flowaudio.train.vocoder_losses import (
 )
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class VocoderRunConfig:
-    """Vocoder sizes, segment length and training settings of ``flowaudio train-vocoder``."""
-
-    model: VocoderConfig = dataclasses.field(default_factory=VocoderConfig)
-    train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
-    segment_frames: int = 32
-    """Mel frames per training segment (32 frames = 0.5 s at 16 kHz, hop 256)."""
-    gan_start_step: int = 0
-    """Steps of reconstruction-only training before the discriminators join."""
-
-    def __post_init__(self) -> None:
-        if self.segment_frames < 4:
-            raise ConfigError(f"segment_frames must be >= 4, got {self.segment_frames}")
-        if self.gan_start_step < 0:
-            raise ConfigError(f"gan_start_step must be >= 0, got {self.gan_start_step}")
-
-
-VOCODER_RUN_PRESETS: dict[str, VocoderRunConfig] = {
-    "tiny": VocoderRunConfig(
-        model=VOCODER_PRESETS["tiny"],
-        train=TrainConfig(
-            max_steps=200,
-            max_frames=8 * 16,
-            lr=1e-3,
-            warmup_steps=10,
-            checkpoint_every=100,
-            val_every=100,
-            log_every=10,
-            ema_decay=0.99,
-            betas=(0.8, 0.99),
-        ),
-        segment_frames=16,
-    ),
-    # The default voice's vocoder (examples/default_voice/vocoder.yaml): reconstruction losses
-    # only (mel L1 + multi-resolution STFT), ~3.5 s a step and 0.7 GB on 2 busy CPU cores; the
-    # discriminators would cost 57-170 s a step and 4.4 GB there (measured). Set
-    # gan_start_step below max_steps (or use `small-gan`) where a GPU can afford them.
-    "small": VocoderRunConfig(
-        model=VOCODER_PRESETS["small"],
-        train=TrainConfig(
-            max_steps=30_000,
-            max_frames=16 * 32,
-            max_batch_items=16,
-            lr=1e-3,
-            warmup_steps=200,
-            betas=(0.8, 0.99),
-            ema_decay=0.995,
-            checkpoint_every=250,
-            val_every=1000,
-            log_every=50,
-        ),
-        segment_frames=32,
-        gan_start_step=1_000_000,
-    ),
-    # GAN training from the first step (multi-period + multi-resolution discriminators): GPUs.
-    "small-gan": VocoderRunConfig(
-        model=VOCODER_PRESETS["small"],
-        train=TrainConfig(
-            max_steps=200_000,
-            max_frames=16 * 32,
-            max_batch_items=16,
-            lr=5e-4,
-            warmup_steps=1000,
-            betas=(0.8, 0.99),
-            checkpoint_every=2000,
-            val_every=2000,
-            log_every=50,
-        ),
-        segment_frames=32,
-    ),
-}
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """Vocoder training losses (generator and discriminator side); no optimiser, no loop.
 
-Generator objective, with the weights of :class:`~flowaudio.models.vocoder.VocoderConfig`::
+Generator objective, with the weights of :class:`~flowaudio.models.config.VocoderConfig`::
 
     L_G = mel_weight    * L1(logmel(y), logmel(y_hat))                   (HiFi-GAN)
         + mrstft_weight * 1/R sum_r [SC_r + L1(log|Y_r|, log|Y_hat_r|)]  (Parallel WaveGAN)
@@ -32,9 +32,9 @@ import dataclasses
 import torch
 from torch import Tensor, nn
 
+from flowaudio.audio.config import AudioConfig
 from flowaudio.audio.mel_torch import LogMelSpectrogram
-from flowaudio.config import AudioConfig
-from flowaudio.models.vocoder import VocoderConfig
+from flowaudio.models.config import VocoderConfig
 from flowaudio.train.discriminators import StftResolution, stft_resolutions
 
 __all__ = [

@@ -15,8 +15,8 @@ from flowaudio.audio import (
     num_frames,
     stft_magnitude,
 )
+from flowaudio.audio.config import AUDIO_PRESETS, AudioConfig
 from flowaudio.audio.mel_torch import LogMelSpectrogram
-from flowaudio.config import AUDIO_PRESETS, AudioConfig
 
 # win_length < n_fft, f_min > 0, f_max < sr/2 and a non-default mel count exercise every branch
 ODD = AudioConfig(

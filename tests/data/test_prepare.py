@@ -3,12 +3,12 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-
-from flowaudio.audio.mel import log_mel_spectrogram
-from flowaudio.config import AudioConfig, DataConfig
-from flowaudio.data.prepare import prepare_dataset
-
 from datagen import tone
+
+from flowaudio.audio.config import AudioConfig
+from flowaudio.audio.mel import log_mel_spectrogram
+from flowaudio.data.config import DataConfig
+from flowaudio.data.prepare import prepare_dataset
 
 CFG = DataConfig(audio=AudioConfig(sample_rate=16000), val_fraction=0.2)
 

@@ -17,15 +17,15 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from flowaudio.config import AUDIO_PRESETS, from_dict, to_dict
+from flowaudio.audio.config import AUDIO_PRESETS
+from flowaudio.config import from_dict, to_dict
 from flowaudio.export import voice as voice_module
 from flowaudio.export.onnx_io import weights_to_float16
 from flowaudio.export.verify import FP32_BOUNDS, VerifyError, VerifyReport, verify_voice
 from flowaudio.export.voice import export_voice, load_acoustic, load_vocoder, voice_size
 from flowaudio.export.wrappers import FusedGraph
-from flowaudio.models.config import TTSConfig
+from flowaudio.models.config import VOCODER_PRESETS, TTSConfig
 from flowaudio.models.tts import FlowTTS
-from flowaudio.models.vocoder import VOCODER_PRESETS
 from flowaudio.runtime import contract as C
 from flowaudio.runtime.contract import VoiceMeta
 from flowaudio.runtime.synthesizer import Voice

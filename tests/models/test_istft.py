@@ -11,8 +11,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from flowaudio.audio.config import AUDIO_PRESETS, AudioConfig
 from flowaudio.audio.mel import hann_window
-from flowaudio.config import AUDIO_PRESETS, AudioConfig
 from flowaudio.models.istft import ISTFT
 
 ODD = AudioConfig(

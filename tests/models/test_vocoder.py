@@ -12,9 +12,11 @@ import onnxruntime as ort
 import pytest
 import torch
 
-from flowaudio.config import AUDIO_PRESETS, ConfigError, from_dict, to_dict
+from flowaudio.audio.config import AUDIO_PRESETS
+from flowaudio.config import ConfigError, from_dict, to_dict
 from flowaudio.export.vocoder import VOCODER_INPUT, export_vocoder_onnx
-from flowaudio.models.vocoder import VOCODER_PRESETS, Vocoder, VocoderConfig
+from flowaudio.models.config import VOCODER_PRESETS, VocoderConfig
+from flowaudio.models.vocoder import Vocoder
 
 AUDIO = AUDIO_PRESETS["16k"]
 TINY = VOCODER_PRESETS["tiny"]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from flowaudio.audio import load_audio, log_mel_spectrogram, mel_filterbank, stft_magnitude
-from flowaudio.config import AUDIO_PRESETS, AudioConfig
+from flowaudio.audio.config import AUDIO_PRESETS, AudioConfig
 from flowaudio.runtime.griffinlim import (
     griffin_lim,
     istft,
@@ -147,7 +147,7 @@ import sys
 
 import numpy as np
 
-from flowaudio.config import AUDIO_PRESETS
+from flowaudio.audio.config import AUDIO_PRESETS
 from flowaudio.runtime.griffinlim import griffin_lim
 
 audio = griffin_lim(np.full((80, 4), -3.0, dtype=np.float32), AUDIO_PRESETS["16k"], 2)

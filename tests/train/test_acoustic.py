@@ -11,8 +11,9 @@ import torch
 
 from flowaudio.cli import main
 from flowaudio.config import ConfigError
-from flowaudio.train.acoustic import ACOUSTIC_PRESETS, AcousticTask, train_acoustic
+from flowaudio.train.acoustic import AcousticTask, train_acoustic
 from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
+from flowaudio.train.config import ACOUSTIC_PRESETS
 from flowaudio.train.loop import Trainer
 
 

@@ -6,8 +6,9 @@ from collections import Counter
 import pytest
 import torch
 
-from flowaudio.config import AudioConfig, DataConfig
+from flowaudio.audio.config import AudioConfig
 from flowaudio.data.cache import CacheInfo
+from flowaudio.data.config import DataConfig
 from flowaudio.data.prepare import prepare_dataset
 from flowaudio.train.dataset import BucketBatchSampler, TTSDataset, collate
 

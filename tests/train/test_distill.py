@@ -13,8 +13,8 @@ from flowaudio.cli import main
 from flowaudio.models.alignment import path_from_durations
 from flowaudio.models.layers import sequence_mask
 from flowaudio.runtime import contract as C
+from flowaudio.train.config import DISTILL_PRESETS
 from flowaudio.train.distill import (
-    DISTILL_PRESETS,
     DistillTask,
     TargetSet,
     collate_targets,
@@ -153,7 +153,7 @@ def test_resume_after_a_kill_gives_the_same_next_losses(teacher, teacher_cache, 
 
 @pytest.mark.parametrize("method", ["reflow", "interval"])
 def test_a_student_exports_verified_and_speaks_in_one_pass(
-    method, student_runs, tiny_vocoder_run, tiny_voice, tmp_path
+    method, student_runs, tiny_vocoder_run, tiny_voice, teacher_cache, tmp_path
 ):
     from flowaudio.runtime.synthesizer import Voice
 
@@ -165,6 +165,7 @@ def test_a_student_exports_verified_and_speaks_in_one_pass(
     assert meta.schema_version == 2 and meta.is_student
     assert meta.distillation["method"] == method and meta.distillation["teacher"].startswith("run:")
     assert meta.defaults.steps == 1 and meta.defaults.guidance_scale == 1.0
+    assert meta.provenance["acoustic"]["corpus"] == teacher_cache.name  # a name, not a path
     voice = Voice.load(voice_dir)
     calls = _record_velocity_calls(voice)
     audio = voice.synthesize("The cat sat on the mat.", seed=0)

@@ -16,9 +16,9 @@ from torch import nn
 from flowaudio.config import ConfigError
 from flowaudio.data.cache import CacheInfo
 from flowaudio.models.lora import GrownEmbedding, LoRA, apply_lora, merge_lora, merge_state_dict
+from flowaudio.train.config import FinetuneRunConfig
 from flowaudio.train.finetune import (
     ADAPTER_FILE,
-    FinetuneRunConfig,
     FinetuneTask,
     build_model,
     derive_train_config,
@@ -299,7 +299,7 @@ def test_retention_keeps_the_old_speakers_closer_to_the_source(
 ):
     """The same tiny LoRA run without the retention term: the old speakers drift further."""
     from flowaudio.config import to_dict
-    from flowaudio.train.finetune import FINETUNE_PRESETS
+    from flowaudio.train.config import FINETUNE_PRESETS
 
     tiny = FINETUNE_PRESETS["tiny"]
     off = dataclasses.replace(tiny, finetune=dataclasses.replace(tiny.finetune, retention_weight=0))

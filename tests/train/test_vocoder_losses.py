@@ -10,8 +10,9 @@ from collections.abc import Iterator
 import pytest
 import torch
 
-from flowaudio.config import AUDIO_PRESETS
-from flowaudio.models.vocoder import VOCODER_PRESETS, Vocoder
+from flowaudio.audio.config import AUDIO_PRESETS
+from flowaudio.models.config import VOCODER_PRESETS
+from flowaudio.models.vocoder import Vocoder
 from flowaudio.train.discriminators import StftResolution, VocoderDiscriminator, stft_resolutions
 from flowaudio.train.vocoder_losses import SpectralLosses, discriminator_loss, vocoder_losses
 

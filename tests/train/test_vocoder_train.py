@@ -9,9 +9,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from flowaudio.audio.config import AudioConfig
 from flowaudio.cli import main
-from flowaudio.config import AudioConfig, from_dict
-from flowaudio.models.vocoder import Vocoder, VocoderConfig
+from flowaudio.config import from_dict
+from flowaudio.models.config import VocoderConfig
+from flowaudio.models.vocoder import Vocoder
 from flowaudio.train.checkpoint import latest_checkpoint, load_checkpoint
 from flowaudio.train.dataset import TTSDataset
 from flowaudio.train.vocoder import train_vocoder
