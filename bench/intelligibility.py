@@ -66,8 +66,8 @@ def _acoustic(run: Path):
     """(text, speaker, steps) -> log-mel with the (EMA) model of an acoustic run, in torch."""
     import torch
 
-    from flowaudio.config import TextConfig
     from flowaudio.export.voice import load_acoustic
+    from flowaudio.text.config import TextConfig
     from flowaudio.text.frontend import TextFrontend
     from flowaudio.text.symbols import SymbolTable
 

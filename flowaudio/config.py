@@ -1,9 +1,12 @@
-"""Frozen configuration dataclasses and their strict (de)serialisation.
+"""The config machinery: strict (de)serialisation of frozen config dataclasses.
 
-Every config is a frozen dataclass with a docstring per field. Loading from a dict, YAML or
-TOML rejects unknown keys with the dotted key path and the allowed names, so a typo in a config
-file is an error and never a silently ignored setting. The resolved config travels with every
-artifact (prepared cache, checkpoint, exported voice) as a plain dict from :func:`to_dict`.
+Every config is a frozen dataclass with a docstring per field, defined next to what it
+configures: :mod:`flowaudio.audio.config` (features), :mod:`flowaudio.text.config` (frontend),
+:mod:`flowaudio.data.config` (preparation), :mod:`flowaudio.models.config` (model sizes),
+:mod:`flowaudio.train.config` (training runs). Loading from a dict, YAML or TOML rejects unknown
+keys with the dotted key path and the allowed names, so a typo in a config file is an error and
+never a silently ignored setting. The resolved config travels with every artifact (prepared
+cache, checkpoint, exported voice) as a plain dict from :func:`to_dict`.
 
 This module is pure Python (no torch): the runtime and the data tools import it.
 """
@@ -41,33 +44,6 @@ def parse_choice(kind: type[E], value: E | str, what: str) -> E:
     except ValueError:
         allowed = ", ".join(repr(m.value) for m in kind)
         raise ValueError(f"unknown {what} {value!r}; expected one of {allowed}") from None
-
-
-@dataclasses.dataclass(frozen=True)
-class TextConfig:
-    """How text becomes token ids. Saved with every model, so runtime and training agree."""
-
-    phonemizer: str = "espeak"
-    """Backend name: ``espeak`` (espeak-ng via espeakng-loader) or ``grapheme`` (characters)."""
-    language: str = "en-us"
-    """Language code for the backend (an espeak voice name: ``en-us``, ``en-gb``, ``de``)."""
-    normalize: bool = True
-    """Run the English text normaliser (numbers, abbreviations, symbols) before G2P."""
-    intersperse_blank: bool = True
-    """Insert a blank token between symbols (Glow-TTS / Matcha), which eases alignment search."""
-    symbols_version: str = "1"
-    """Version of the symbol table; see ``flowaudio.text.symbols``."""
-    normalizer_version: int = dataclasses.field(default_factory=lambda: _normalizer_version())
-    """Version of the text normaliser's rules the text was (or is to be) read with: the
-    installed ``flowaudio.text.normalize.NORMALIZER_VERSION`` by default. Stored artifacts
-    without it were made with version 1 (see ``flowaudio.text.frontend.stored_text_config``)."""
-
-
-def _normalizer_version() -> int:
-    # Imported on use: the normaliser compiles its rules on import, which configs do not need.
-    from flowaudio.text.normalize import NORMALIZER_VERSION
-
-    return NORMALIZER_VERSION
 
 
 # --------------------------------------------------------------------------------------------

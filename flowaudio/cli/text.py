@@ -28,7 +28,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def phonemize(args: argparse.Namespace) -> int:
-    from flowaudio.config import TextConfig
+    from flowaudio.text.config import TextConfig
     from flowaudio.text.frontend import TextFrontend
 
     text = read_text(args.text)

@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 
 from flowaudio.audio.config import AUDIO_PRESETS, AudioConfig
-from flowaudio.config import ConfigError, TextConfig
+from flowaudio.config import ConfigError
+from flowaudio.text.config import TextConfig
 
 __all__ = ["DATA_PRESETS", "DataConfig"]
 

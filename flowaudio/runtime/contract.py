@@ -316,7 +316,7 @@ class VoiceMeta:
     """Everything the runtime needs to use a voice, as stored in ``voice.json``.
 
     ``audio`` and ``text`` hold the fields of :class:`flowaudio.audio.config.AudioConfig` and
-    :class:`flowaudio.config.TextConfig`; ``symbols`` the symbol table dict
+    :class:`flowaudio.text.config.TextConfig`; ``symbols`` the symbol table dict
     (``SymbolTable.to_dict``); ``provenance`` free-form facts about how the voice was made
     (model config, steps trained, corpus, flowaudio version, export date).
     """

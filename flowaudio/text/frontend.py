@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flowaudio.config import TextConfig, from_dict
+from flowaudio.config import from_dict
 from flowaudio.text import ssml
+from flowaudio.text.config import TextConfig
 from flowaudio.text.language import LanguageCheck, check_language, find_foreign_text
 from flowaudio.text.normalize import DateOrder, normalize_text
 from flowaudio.text.normalize.say_as import say_as
@@ -80,7 +81,7 @@ class Segment:
 
 
 class TextFrontend:
-    """Normalise -> phonemise -> ids, configured by a :class:`~flowaudio.config.TextConfig`.
+    """Normalise -> phonemise -> ids, configured by a :class:`~flowaudio.text.config.TextConfig`.
 
     Args:
         config: text settings (backend, language, normalisation, blanks, symbol version).

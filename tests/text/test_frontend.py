@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowaudio.config import TextConfig
+from flowaudio.text.config import TextConfig
 from flowaudio.text.frontend import TextFrontend
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flowaudio.config import TextConfig
+from flowaudio.text.config import TextConfig
 from flowaudio.text.frontend import TextFrontend, stored_text_config
 from flowaudio.text.normalize import NORMALIZER_VERSION
 from flowaudio.text.pronounce import Lexicon, PronunciationError, ipa_to_tokens, split_words
