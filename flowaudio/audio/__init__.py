@@ -1,4 +1,5 @@
-"""Audio: file I/O and resampling, and the numpy reference log-mel spectrogram.
+"""Audio: file I/O and resampling, the numpy reference log-mel spectrogram, output levels, and
+the feature parameters (:mod:`.config`: ``AudioConfig``, ``AUDIO_PRESETS``).
 
 Importing this package never imports torch. The differentiable training twin of the
 spectrogram lives in :mod:`flowaudio.audio.mel_torch` and is imported explicitly.

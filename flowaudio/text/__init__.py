@@ -1,1 +1,2 @@
-"""Text frontend: normalisation, phonemisation (pluggable backends), symbols. Pure Python."""
+"""Text frontend: normalisation, phonemisation (pluggable backends), symbols, and its settings
+(:mod:`.config`: ``TextConfig``). Pure Python."""
