@@ -37,6 +37,7 @@ from torch import Tensor
 
 from flowaudio.export.vocoder import VocoderGraph
 from flowaudio.export.wrappers import EncoderGraph, FusedGraph, VelocityGraph
+from flowaudio.models.layers import sequence_mask
 from flowaudio.models.tts import FlowTTS
 from flowaudio.models.vocoder import Vocoder
 from flowaudio.runtime import contract as C
@@ -261,16 +262,14 @@ def _compare(
     return ParityRow(graph, size, error, scale, bound)
 
 
-def _lengths_mask(lengths: Sequence[int]) -> Tensor:
-    n = max(lengths)
-    return (torch.arange(n)[None, :] < torch.tensor(lengths)[:, None]).float()
-
-
 def _encoder_inputs(
     model: FlowTTS, lengths: Sequence[int], gen: torch.Generator
 ) -> tuple[Tensor, ...]:
     b, n = len(lengths), max(lengths)
-    ids = torch.randint(0, model.n_vocab, (b, n), generator=gen) * _lengths_mask(lengths).long()
+    ids = (
+        torch.randint(0, model.n_vocab, (b, n), generator=gen)
+        * sequence_mask(torch.tensor(lengths)).long()
+    )
     id_lengths = torch.tensor(lengths, dtype=torch.long)
     length_scale = 0.8 + 0.5 * torch.rand(b, generator=gen)
     cfg = model.config.speaker
@@ -318,7 +317,7 @@ def _check_velocity(
     rows = []
     for lengths in ([57, 30], [LONG_FRAMES]):
         b, n = len(lengths), max(lengths)
-        mask = _lengths_mask(lengths)[:, None, :]
+        mask = sequence_mask(torch.tensor(lengths))[:, None, :]
         x = torch.randn(b, model.n_mels, n, generator=gen) * mask
         t = torch.rand(b, generator=gen)
         mu = torch.randn(b, model.n_mels, n, generator=gen) * mask

@@ -6,7 +6,9 @@ carries (item names, waveforms); the model needs nothing but these fields.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import TypeVar
 
 import torch
 from torch import Tensor
@@ -14,6 +16,8 @@ from torch import Tensor
 from .layers import sequence_mask
 
 __all__ = ["TTSBatch"]
+
+B = TypeVar("B", bound="TTSBatch")
 
 
 @dataclass
@@ -44,11 +48,12 @@ class TTSBatch:
         """(B, 1, T) float mask of real frames."""
         return sequence_mask(self.mel_lengths, self.mels.shape[2]).unsqueeze(1)
 
-    def to(self, device: torch.device | str) -> TTSBatch:
-        return TTSBatch(
-            ids=self.ids.to(device),
-            id_lengths=self.id_lengths.to(device),
-            mels=self.mels.to(device),
-            mel_lengths=self.mel_lengths.to(device),
-            speakers=self.speakers.to(device),
-        )
+    def to(self: B, device: torch.device | str) -> B:
+        """The same batch (of the same class: a subclass's fields come along) with every
+        tensor field on ``device``."""
+        moved = {
+            f.name: value.to(device)
+            for f in dataclasses.fields(self)
+            if isinstance(value := getattr(self, f.name), Tensor)
+        }
+        return dataclasses.replace(self, **moved)

@@ -88,17 +88,6 @@ class Batch(TTSBatch):
     utt_ids: list[str]
     audio: torch.Tensor | None = None
 
-    def to(self, device: torch.device | str) -> Batch:
-        return Batch(
-            ids=self.ids.to(device),
-            id_lengths=self.id_lengths.to(device),
-            mels=self.mels.to(device),
-            mel_lengths=self.mel_lengths.to(device),
-            speakers=self.speakers.to(device),
-            utt_ids=self.utt_ids,
-            audio=None if self.audio is None else self.audio.to(device),
-        )
-
 
 def collate(items: Sequence[dict[str, Any]], pad_value: float = math.log(1e-5)) -> Batch:
     """Pad a list of dataset items into a :class:`Batch`.
