@@ -46,5 +46,3 @@ def write_multispeaker(root: Path, speakers=("alice", "bob"), per=5, sr=16000) -
             rows.append(f"{rel}|{spk}|{TEXTS[(i + s) % len(TEXTS)]}")
     (root / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return root
-
-

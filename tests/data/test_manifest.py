@@ -53,7 +53,7 @@ def test_csv_wrong_field_count_reported(multi_dir):
 
 
 def test_detect_format_errors(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no metadata.csv"):
+    with pytest.raises(FileNotFoundError, match=r"no metadata\.csv"):
         detect_format(tmp_path)
     (tmp_path / "metadata.csv").write_text("just some words\n")
     with pytest.raises(ValueError, match="--format"):
