@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Fine-tuning the default voice on MINUTES of a teacher it never heard (espeak-ng en-us+f3), then
 # measuring the new speaker (held-out WER and speaker similarity to the teacher and to each base
-# speaker) and the old speakers (WER and similarity before/after), at the voice's default steps.
+# speaker) and the old speakers (WER and similarity before/after), at STEPS (default: 1, the
+# shipped one-step voice's default; the fine-tuned voice keeps the source voice's defaults).
 #
 # example (2 CPU cores; one run per amount of audio, ~60 steps per minute of audio):
 #   OMP_NUM_THREADS=1 bash bench/finetune.sh work/finetune "2 5 10 20"
 #   ADAPT=--full bash bench/finetune.sh work/finetune-full 10      # full fine-tuning instead
+#   SOURCE=voices/mine STEPS=2 bash bench/finetune.sh work/ft-mine 10   # another source voice
 #
 # Needs espeak-ng and the eval extra; BASE_HELDOUT is the default voice's held-out corpus CSV
 # (`flowaudio corpus build --out work/corpus`, as examples/default_voice/build.sh makes it).
@@ -16,6 +18,8 @@ MINUTES=${2:-10}
 TEACHER=${TEACHER:-espeak:en-us+f3}
 BASE_HELDOUT=${BASE_HELDOUT:-work/corpus/heldout.csv}
 ADAPT=${ADAPT:-}
+STEPS=${STEPS:-1}
+SOURCE=${SOURCE:-default}
 HERE=$(cd "$(dirname "$0")" && pwd)
 
 for m in $MINUTES; do
@@ -25,15 +29,15 @@ for m in $MINUTES; do
     # the held-out rows name the fine-tuned speaker
     awk -F"|" -v OFS="|" 'NR == 1 {print; next} {$2 = "new"; print}' \
         "$ROOT/corpus-$m/heldout.csv" > "$ROOT/corpus-$m/heldout-new.csv"
-    /usr/bin/time -v flowaudio finetune --from default --data "$ROOT/corpus-$m/metadata.csv" \
+    /usr/bin/time -v flowaudio finetune --from "$SOURCE" --data "$ROOT/corpus-$m/metadata.csv" \
         --speaker new --out "$ROOT/run-$m" $ADAPT -q 2> "$ROOT/run-$m.time"
-    flowaudio export "$ROOT/run-$m" --out "$ROOT/voice-$m" --fp16 \
-        --default steps=2 --default guidance_scale=1.5
+    flowaudio export "$ROOT/run-$m" --out "$ROOT/voice-$m" --fp16
     flowaudio evaluate --voice "$ROOT/voice-$m" --test-set "$ROOT/corpus-$m/heldout-new.csv" \
-        --steps 2 --out "$ROOT/report-new-$m" -q
+        --steps "$STEPS" --out "$ROOT/report-new-$m" -q
     flowaudio evaluate --voice "$ROOT/voice-$m" --test-set "$BASE_HELDOUT" --per-speaker 5 \
-        --steps 2 --out "$ROOT/report-old-$m" -q
+        --steps "$STEPS" --out "$ROOT/report-old-$m" -q
     python "$HERE/finetune_similarity.py" "$ROOT/voice-$m" new \
-        "$ROOT/corpus-$m/heldout-new.csv" "$BASE_HELDOUT" 2 | tee "$ROOT/similarity-$m.txt"
+        "$ROOT/corpus-$m/heldout-new.csv" "$BASE_HELDOUT" "${STEPS%%,*}" | tee "$ROOT/similarity-$m.txt"
 done
-flowaudio evaluate --test-set "$BASE_HELDOUT" --per-speaker 5 --steps 2 --out "$ROOT/report-old-base" -q
+flowaudio evaluate --voice "$SOURCE" --test-set "$BASE_HELDOUT" --per-speaker 5 --steps "$STEPS" \
+    --out "$ROOT/report-old-base" -q

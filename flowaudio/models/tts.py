@@ -55,6 +55,7 @@ __all__ = [
     "SynthesisOutput",
     "TTSLoss",
     "TargetLoss",
+    "expand_prior",
 ]
 
 MEL_PAD_VALUE = math.log(AudioConfig.log_floor)
@@ -115,6 +116,14 @@ class MatchTargets:
     velocity: Tensor
     mu: Tensor
     log_durations: Tensor
+
+
+def expand_prior(mu: Tensor, durations: Tensor, n_frames: int) -> tuple[Tensor, Tensor]:
+    """The prior mean per frame (B, n_mels, T) and the frame mask (B, 1, T) of ``mu`` (B, n_mels,
+    L) repeated ``durations`` (B, L) integer frames per token, over ``n_frames`` = T frames."""
+    path = path_from_durations(durations, n_frames).to(mu.dtype)  # (B, L, T)
+    mel_mask = sequence_mask(durations.sum(1), n_frames).unsqueeze(1).to(mu.dtype)
+    return torch.bmm(mu, path), mel_mask
 
 
 @dataclass(frozen=True)
@@ -567,11 +576,8 @@ class FlowTTS(nn.Module):
         enc = self.encode(ids, id_lengths, speakers)
         id_mask = enc.id_mask[:, 0]
         durations = frames_per_token(enc.log_durations[:, 0], id_mask, torch).long()
-        frames = durations.sum(1)
-        n_frames = int(frames.max())
-        path = path_from_durations(durations, n_frames).to(enc.mu.dtype)
-        mu_frames = torch.bmm(enc.mu, path)
-        mel_mask = sequence_mask(frames, n_frames).unsqueeze(1).to(enc.mu.dtype)
+        n_frames = int(durations.sum(1).max())
+        mu_frames, mel_mask = expand_prior(enc.mu, durations, n_frames)
         batch, device = ids.shape[0], ids.device
         gen_device = generator.device if generator is not None else device
 
@@ -610,10 +616,7 @@ class FlowTTS(nn.Module):
     def _match_loss(self, m: MatchTargets) -> Tensor:
         """Squared distance of this model's velocity, prior mean and log durations to ``m``."""
         enc = self.encode(m.ids, m.id_lengths, m.speakers)
-        n_frames = m.x.shape[-1]
-        path = path_from_durations(m.durations, n_frames).to(enc.mu.dtype)
-        mu_frames = torch.bmm(enc.mu, path)
-        mel_mask = sequence_mask(m.durations.sum(1), n_frames).unsqueeze(1).to(enc.mu.dtype)
+        mu_frames, mel_mask = expand_prior(enc.mu, m.durations, m.x.shape[-1])
         v = self.decoder(m.x, m.t, mu_frames, mel_mask, enc.speaker, m.dt)
         id_mask = enc.id_mask
         prior = ((enc.mu - m.mu) ** 2 * id_mask).sum() / (id_mask.sum() * self.config.n_mels)
@@ -654,9 +657,8 @@ class FlowTTS(nn.Module):
             id_mask = sequence_mask(id_lengths, ids.shape[1]).unsqueeze(1).to(speaker.dtype)
             h, mu = self.encoder(ids, id_mask, speaker)
             frames = durations.sum(1)
-            path = path_from_durations(durations * id_mask[:, 0].long(), x.shape[-1]).to(mu.dtype)
-            mu_frames = torch.bmm(mu, path)
-            mel_mask = sequence_mask(frames, x.shape[-1]).unsqueeze(1).to(mu.dtype)
+            durations = durations * id_mask[:, 0].long()
+            mu_frames, mel_mask = expand_prior(mu, durations, x.shape[-1])
         v = self.decoder(x, t, mu_frames, mel_mask, speaker, dt)
         flow = cfm_loss(v, target, mel_mask)
         log_d = self.duration(h, id_mask, speaker)[:, 0]  # (B, L)
@@ -733,10 +735,7 @@ class FlowTTS(nn.Module):
             if empty:
                 raise ValueError(f"durations give batch items {empty} no frame at all")
         mel_lengths = d.sum(1)
-        n_frames = int(mel_lengths.max())
-        path = path_from_durations(d, n_frames).to(enc.mu.dtype)  # (B, L, T)
-        mu_frames = torch.bmm(enc.mu, path)  # (B, n_mels, T)
-        mel_mask = sequence_mask(mel_lengths, n_frames).unsqueeze(1).to(mu_frames.dtype)
+        mu_frames, mel_mask = expand_prior(enc.mu, d, int(mel_lengths.max()))
 
         generator = None
         if seed is not None:
