@@ -93,6 +93,17 @@ class Vocoder(nn.Module):
         Raises:
             ValueError: ``mel`` is not (B, n_mels, T).
         """
+        real, imag = self.spectrum(mel)
+        return torch.clamp(self.istft.from_complex(real, imag), -1.0, 1.0)
+
+    def spectrum(self, mel: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, n_mels, T) log-mel -> the complex spectrum the ISTFT turns into audio, as its
+        (B, F, T) real and imaginary parts. ``forward`` is ``clamp(istft(spectrum(mel)))``;
+        a voice exported with the ISTFT on the host runs this much in its graph.
+
+        Raises:
+            ValueError: ``mel`` is not (B, n_mels, T).
+        """
         if mel.dim() != 3 or mel.shape[1] != self.audio.n_mels:
             raise ValueError(
                 f"Vocoder expects a log-mel of shape (B, n_mels={self.audio.n_mels}, T), "
@@ -107,8 +118,7 @@ class Vocoder(nn.Module):
         magnitude = torch.exp(torch.clamp(log_mag, max=MAX_LOG_MAGNITUDE))
         # The phase is an unbounded real read as an angle (Vocos): cos/sin wrap it, so the
         # network never meets the discontinuity at +-pi.
-        audio = self.istft(magnitude, phase)
-        return torch.clamp(audio, -1.0, 1.0)
+        return magnitude * torch.cos(phase), magnitude * torch.sin(phase)
 
     def num_parameters(self) -> int:
         """Trainable parameters of the generator (the ISTFT bases are buffers)."""
