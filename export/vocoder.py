@@ -33,6 +33,7 @@ __all__ = [
     "VOCODER_INPUT",
     "VOCODER_OUTPUT",
     "VocoderGraph",
+    "VocoderSpectrumGraph",
     "export_vocoder_onnx",
     "vocoder_metadata",
 ]
@@ -52,6 +53,24 @@ class VocoderGraph(nn.Module):
     def forward(self, mel: Tensor) -> Tensor:
         """(B, n_mels, T) log-mel -> (B, T * hop) audio."""
         return self.vocoder(mel)
+
+
+class VocoderSpectrumGraph(nn.Module):
+    """The vocoder without its ISTFT: ``spectrum = stack(vocoder.spectrum(mel))``.
+
+    The graph of a voice exported with ``--vocoder-istft host`` (voice.json
+    ``vocoder_output: "spectrum"``): the host inverts the spectrum with
+    :func:`flowaudio.audio.istft.spectrum_to_audio`, which also does the clip.
+    """
+
+    def __init__(self, vocoder: Vocoder) -> None:
+        super().__init__()
+        self.vocoder = vocoder
+
+    def forward(self, mel: Tensor) -> Tensor:
+        """(B, n_mels, T) log-mel -> (B, 2, F, T) real and imaginary parts, F = n_fft // 2 + 1."""
+        real, imag = self.vocoder.spectrum(mel)
+        return torch.stack([real, imag], dim=1)
 
 
 def vocoder_metadata(model: Vocoder) -> dict[str, str]:

@@ -14,6 +14,8 @@ Graphs (B batch, L tokens, T frames, C = n_mels, S = speaker vector size)::
     VelocityGraph  x (B, C, T), t (B,), mu_frames (B, C, T), mel_mask (B, 1, T),
                    speaker_cond (B, S) [, dt (B,) for an interval student] -> v (B, C, T)
     VocoderGraph   mel (B, C, T) -> audio (B, T * hop)          (export/vocoder.py)
+    VocoderSpectrumGraph  mel (B, C, T) -> spectrum (B, 2, F, T)  (export/vocoder.py; the
+                   host runs the ISTFT)
     FusedGraph     encoder inputs + noise (B, C, T_max) -> audio (B, T * hop),
                    audio_lengths (B,) int64; Euler over a uniform grid, unrolled
 """

@@ -129,10 +129,21 @@ def save_vocoder_run(run, config, audio, step: int = 0, seed: int = 0):
 
 @pytest.fixture(scope="session")
 def tiny_voice(tiny_acoustic_run, tiny_vocoder_run, tmp_path_factory):
-    """An exported (and verified) voice directory: tiny acoustic run + tiny vocoder run."""
+    """An exported (and verified) voice directory: tiny acoustic run + tiny vocoder run, with
+    the ISTFT in the vocoder graph (voice schema 2, the form of the shipped voice)."""
     voice = import_export("voice")
     out = tmp_path_factory.mktemp("voices") / "tiny"
-    voice.export_voice(tiny_acoustic_run, tiny_vocoder_run, out, name="tiny")
+    voice.export_voice(tiny_acoustic_run, tiny_vocoder_run, out, name="tiny", vocoder_istft="graph")
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_spectrum_voice(tiny_acoustic_run, tiny_vocoder_run, tmp_path_factory):
+    """``tiny_voice`` exported with the ISTFT on the host (the default of new exports): its
+    vocoder graph gives the spectrum, voice schema 3."""
+    voice = import_export("voice")
+    out = tmp_path_factory.mktemp("voices") / "tiny-spectrum"
+    voice.export_voice(tiny_acoustic_run, tiny_vocoder_run, out, name="tiny", vocoder_istft="host")
     return out
 
 

@@ -9,7 +9,8 @@ A voice is a directory::
     VOICE_DIR/voice.json      VoiceMeta below (schema_version first)
     VOICE_DIR/encoder.onnx    text -> per-token prior and durations
     VOICE_DIR/velocity.onnx   one velocity evaluation of the flow ODE
-    VOICE_DIR/vocoder.onnx    log-mel -> waveform (absent when the vocoder is "griffin-lim")
+    VOICE_DIR/vocoder.onnx    log-mel -> waveform, or its spectrum (schema 3; absent when the
+                              vocoder is "griffin-lim")
     VOICE_DIR/fused.onnx      optional: ids -> audio with a fixed step count (Euler)
 
 Every graph also carries the voice.json content in its ``metadata_props`` (key
@@ -44,7 +45,16 @@ voices load as before (no distillation).
 
 vocoder.onnx
     inputs:  mel (B, C, T) de-normalised log-mel (the feature definition of flowaudio.audio.mel)
-    outputs: audio (B, T * hop) in [-1, 1]
+    outputs: voice.json ``vocoder_output`` "audio" (absent: "audio"): audio (B, T * hop) in
+             [-1, 1], the ISTFT inside the graph;
+             "spectrum" (schema 3): spectrum (B, 2, F, T), F = n_fft // 2 + 1, the real
+             (channel 0) and imaginary (channel 1) parts of the STFT the host inverts with
+             flowaudio.audio.istft.spectrum_to_audio (ISTFT, then the clip to [-1, 1])
+
+Schema 3 (the host ISTFT) is written only for a voice whose vocoder graph ends at the
+spectrum (``vocoder_output: "spectrum"``), so that older runtimes, which would read the spectrum
+as audio, refuse it; every other voice is still written as schema 2 (without the field) and
+loads in older runtimes as before.
 
 fused.onnx (optional)
     inputs:  ids, id_lengths, length_scale, speakers | speaker_embedding, noise (B, C, T_max)
@@ -79,9 +89,12 @@ from flowaudio.flow.schedules import Schedule
 from flowaudio.flow.solvers import Solver
 from flowaudio.text.language import LanguageCheck
 
+#: The schema written for a voice that needs nothing newer (its vocoder graph gives audio).
 SCHEMA_VERSION = 2
+#: The schema written for a voice whose vocoder graph gives the spectrum (ISTFT on the host).
+SPECTRUM_SCHEMA_VERSION = 3
 #: Schema versions this runtime can read.
-SUPPORTED_SCHEMA_VERSIONS = (1, 2)
+SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
 
 VOICE_JSON = "voice.json"
 ENCODER_ONNX = "encoder.onnx"
@@ -148,6 +161,7 @@ VEL_V = "v"
 
 VOC_MEL = "mel"
 VOC_AUDIO = "audio"
+VOC_SPECTRUM = "spectrum"
 
 FUSED_NOISE = "noise"
 FUSED_AUDIO = "audio"
@@ -155,6 +169,8 @@ FUSED_AUDIO_LENGTHS = "audio_lengths"
 
 SPEAKER_MODES = ("id", "embedding")
 VOCODER_KINDS = ("onnx", "griffin-lim")
+#: What vocoder.onnx gives: "audio" (the ISTFT in the graph) or "spectrum" (on the host).
+VOCODER_OUTPUTS = ("audio", "spectrum")
 SOLVERS = tuple(s.value for s in Solver)
 SCHEDULES = tuple(s.value for s in Schedule)
 
@@ -342,6 +358,15 @@ class VoiceMeta:
     and checked at load; a voice without it (made before) loads unchecked."""
     distillation: dict[str, Any] | None = None
     """Schema 2: how a student was distilled (``method``, ``teacher``, ...), None otherwise."""
+    vocoder_output: str = "audio"
+    """What vocoder.onnx gives (:data:`VOCODER_OUTPUTS`): ``"audio"``, or (schema 3)
+    ``"spectrum"`` for the host's ISTFT. Left out of voice.json when ``"audio"``, so a schema-2
+    voice reads as before in runtimes that do not know the field."""
+
+    @staticmethod
+    def schema_for(vocoder_output: str) -> int:
+        """The schema version a voice with this vocoder output is written with."""
+        return SPECTRUM_SCHEMA_VERSION if vocoder_output == "spectrum" else SCHEMA_VERSION
 
     @property
     def is_student(self) -> bool:
@@ -354,6 +379,8 @@ class VoiceMeta:
         data = asdict(self)
         data["speakers"] = list(self.speakers)
         data["null_speaker_cond"] = list(self.null_speaker_cond)
+        if self.vocoder_output == "audio":
+            del data["vocoder_output"]
         return json.dumps(data, indent=2, ensure_ascii=False)
 
     @classmethod
@@ -399,6 +426,16 @@ class VoiceMeta:
                 )
         if meta.vocoder not in VOCODER_KINDS:
             raise VoiceFormatError(f"{where}: vocoder must be one of {VOCODER_KINDS}")
+        if meta.vocoder_output not in VOCODER_OUTPUTS:
+            raise _bad(where, "vocoder_output", f"one of {VOCODER_OUTPUTS}", meta.vocoder_output)
+        if meta.vocoder_output == "spectrum" and (
+            meta.schema_version < SPECTRUM_SCHEMA_VERSION or meta.vocoder != "onnx"
+        ):
+            raise VoiceFormatError(
+                f"{where}: 'vocoder_output: spectrum' needs voice schema "
+                f"{SPECTRUM_SCHEMA_VERSION} and vocoder 'onnx' (got schema {meta.schema_version}, "
+                f"vocoder {meta.vocoder!r}); re-export the voice with `flowaudio export`"
+            )
         return meta
 
     @classmethod

@@ -63,7 +63,8 @@ def _expected_io(name: str, meta: VoiceMeta) -> tuple[set[str], set[str], set[st
         extra = {getattr(C, "VEL_DT", "dt")} if getattr(meta, "is_student", False) else set()
         return inputs, extra, {C.VEL_V}
     if name == C.VOCODER_ONNX:
-        return {C.VOC_MEL}, set(), {C.VOC_AUDIO}
+        output = C.VOC_SPECTRUM if meta.vocoder_output == "spectrum" else C.VOC_AUDIO
+        return {C.VOC_MEL}, set(), {output}
     raise ValueError(f"no contract for graph {name!r}")
 
 

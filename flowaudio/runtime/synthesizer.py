@@ -31,6 +31,7 @@ import numpy as np
 
 from flowaudio.audio.config import AudioConfig
 from flowaudio.audio.io import save_audio, wav_bytes
+from flowaudio.audio.istft import spectrum_to_audio
 from flowaudio.audio.level import PeakLimiter
 from flowaudio.config import from_dict
 from flowaudio.runtime import contract as C
@@ -145,6 +146,9 @@ class OnnxBackend:
         sessions = [open_graph(voice_dir, name, meta, self.providers, threads) for name in files]
         self.encoder, self.velocity_session = sessions[:2]
         self.vocoder = sessions[2] if meta.vocoder == "onnx" else None
+        # A spectrum-form vocoder graph (schema 3) leaves the ISTFT to the host.
+        self.vocoder_output = meta.vocoder_output
+        self.audio_config = from_dict(AudioConfig, meta.audio)
         self.speaker_mode = meta.speaker_mode
         #: Whether the graphs run on a GPU (CUDA can fall back to CPU: ask the session).
         self.on_gpu = self.velocity_session.get_providers()[0] == "CUDAExecutionProvider"
@@ -193,6 +197,9 @@ class OnnxBackend:
     def vocode(self, mel):
         if self.vocoder is None:
             raise RuntimeError("this voice has no ONNX vocoder (it uses griffin-lim)")
+        if self.vocoder_output == "spectrum":
+            spectrum = self.vocoder.run([C.VOC_SPECTRUM], {C.VOC_MEL: mel})[0]
+            return spectrum_to_audio(spectrum, self.audio_config)
         return self.vocoder.run([C.VOC_AUDIO], {C.VOC_MEL: mel})[0]
 
 
