@@ -33,6 +33,31 @@ def test_attention_output_is_independent_of_padding(attention: MultiHeadAttentio
     torch.testing.assert_close(out[0, :, :10], alone[0], atol=1e-5, rtol=1e-5)
 
 
+def test_attention_equals_the_boolean_mask_and_exports_without_where(
+    attention: MultiHeadAttention, tmp_path
+) -> None:
+    """The additive mask gives the boolean mask's numbers, and its graph has no Where/IsNaN."""
+    import onnx
+
+    torch.manual_seed(2)
+    x = torch.randn(2, 16, 9)
+    mask = torch.ones(2, 1, 9)
+    mask[1, :, 5:] = 0.0
+    out = attention(x, mask)
+    qkv = attention.qkv(x.transpose(1, 2)).reshape(2, 9, 3, 2, 8).permute(2, 0, 3, 1, 4)
+    q, k, v = qkv.unbind(0)
+    cos, sin = attention.rotary.for_sequence(x)
+    q, k = apply_rotary(q, cos, sin), apply_rotary(k, cos, sin)
+    keep = mask.bool().unsqueeze(1)
+    ref = torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=keep)
+    ref = attention.out(ref.transpose(1, 2).reshape(2, 9, 16)).transpose(1, 2)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=1e-5)
+    path = tmp_path / "attention.onnx"
+    torch.onnx.export(attention, (x, mask), str(path), dynamo=False, opset_version=17)
+    ops = {node.op_type for node in onnx.load(str(path)).graph.node}
+    assert not ops & {"Where", "IsNaN"}, ops
+
+
 def test_attention_works_at_lengths_never_seen(attention: MultiHeadAttention) -> None:
     for length in (1, 3000):
         x = torch.randn(2, 16, length)
