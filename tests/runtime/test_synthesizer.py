@@ -311,7 +311,7 @@ def test_voice_lexicon_file_and_call_lexicon(tiny_voice, tmp_path):
 def test_voice_without_a_normalizer_version_is_version_1_and_logged(
     tiny_voice, caplog: pytest.LogCaptureFixture
 ):
-    """Older rules than installed: one INFO line per version; newer: one WARNING."""
+    """Older rules than installed: one DEBUG line per version; newer: one WARNING."""
     from flowaudio.text import normalize
 
     data = json.loads((tiny_voice / "voice.json").read_text())
@@ -322,14 +322,14 @@ def test_voice_without_a_normalizer_version_is_version_1_and_logged(
     data["text"]["normalizer_version"] = newer
     meta_newer = VoiceMeta.from_json(json.dumps(data))
     normalize._warned_versions.difference_update({1, newer})
-    with caplog.at_level(logging.INFO, logger="flowaudio.text.normalize"):
+    with caplog.at_level(logging.DEBUG, logger="flowaudio.text.normalize"):
         voice = Voice(meta, backend=None)  # type: ignore[arg-type]
         Voice(meta, backend=None)  # type: ignore[arg-type]
         Voice(meta_newer, backend=None)  # type: ignore[arg-type]
         Voice(meta_newer, backend=None)  # type: ignore[arg-type]
     assert voice.frontend.config.normalizer_version == 1
     older = [r for r in caplog.records if "normaliser rules v1;" in r.getMessage()]
-    assert [r.levelno for r in older] == [logging.INFO]
+    assert [r.levelno for r in older] == [logging.DEBUG]
     ahead = [r for r in caplog.records if f"rules v{newer}, newer" in r.getMessage()]
     assert [r.levelno for r in ahead] == [logging.WARNING]
 

@@ -58,8 +58,9 @@ def check_normalizer_version(trained_with: int, what: str = "this voice") -> boo
     A voice reads best with the rules it was trained with, but it reads phonemes from its own
     symbol table, so any rules' output is speech it can say. A voice of older rules meets text
     read by newer, more complete rules (a numeral or date it was trained on may now come out as
-    other words): that is logged at INFO. A voice of newer rules than the installed flowaudio
-    may expect readings these rules do not make: that is a WARNING (upgrade flowaudio).
+    other words): that is logged at DEBUG (``flowaudio info`` shows both versions). A voice of
+    newer rules than the installed flowaudio may expect readings these rules do not make: that is
+    a WARNING (upgrade flowaudio).
     """
     if trained_with == NORMALIZER_VERSION:
         return True
@@ -74,8 +75,8 @@ def check_normalizer_version(trained_with: int, what: str = "this voice") -> boo
                 trained_with,
                 NORMALIZER_VERSION,
             )
-        else:
-            logger.info(
+        else:  # `flowaudio info` shows both versions; a log line on every command would be noise
+            logger.debug(
                 "%s was trained with text normaliser rules v%s; this flowaudio reads text with "
                 "v%s (numbers, dates and abbreviations may be read with other words than in its "
                 "training).",
