@@ -180,6 +180,32 @@ def test_a_student_exports_verified_and_speaks_in_one_pass(
             voice.synthesize("The cat sat.", solver="midpoint")
 
 
+def test_a_student_voice_fine_tunes_and_stays_a_one_step_student(
+    student_runs, tiny_voice, teacher_cache, tmp_path
+):
+    """finetune --from a student voice (as the shipped default is) -> export -> one pass."""
+    from flowaudio.cli import main
+    from flowaudio.runtime.synthesizer import Voice
+
+    torch.set_num_threads(1)
+    student = tmp_path / "student"
+    import_export("voice").export_voice(student_runs["interval"] / "run", tiny_voice, student)
+    run, tuned = tmp_path / "run", tmp_path / "tuned"
+    args = ["--data", str(teacher_cache), "--mode", "replace", "--config", "tiny"]
+    assert (
+        main(
+            ["finetune", "--from", str(student), *args, "--max-steps", "2", "--out", str(run), "-q"]
+        )
+        == 0
+    )
+    assert main(["export", str(run), "--out", str(tuned), "--no-verify"]) == 0
+    voice = Voice.load(tuned)
+    assert voice.meta.is_student and voice.meta.defaults.steps == 1
+    calls = _record_velocity_calls(voice)
+    audio = voice.synthesize("The cat sat on the mat.", seed=0)
+    assert calls == [1] and np.isfinite(audio.samples).all() and audio.duration > 0.2
+
+
 def test_cli_distill_help_and_bad_teacher(tmp_path, capsys):
     with pytest.raises(SystemExit):
         main(["distill", "--help"])
