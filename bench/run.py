@@ -581,7 +581,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--steps-list and --matcha-steps take comma-separated integers")
 
     host = host_info(args.threads)
-    settings = {"runs": args.runs, "warmup": args.warmup, "voice": str(voice_dir)}
+    settings = {"runs": args.runs, "warmup": args.warmup, "voice": runtime.recorded_path(voice_dir)}
     flow = None
     if not args.skip_flowaudio:
         flow = runtime.measure(voice_dir, args.threads, args.runs, args.warmup, steps_list)

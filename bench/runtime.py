@@ -46,6 +46,14 @@ PARAGRAPH = (
 )
 
 
+def recorded_path(path: Path) -> str:
+    """A path as results record it: relative to the repository when inside it, else its name
+    (results are committed: nothing of the machine that made them)."""
+    path = Path(path).resolve()
+    root = Path(__file__).resolve().parent.parent
+    return str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+
+
 def _child(args: argparse.Namespace) -> dict:
     import flowaudio
     from flowaudio import SynthesisConfig
@@ -141,7 +149,7 @@ def measure(
     print(f"batch-8 {batch['audio_s_per_s']:.1f} s of audio per second")
     size = sum(p.stat().st_size for p in voice_dir.iterdir() if p.is_file())
     return {
-        "voice": str(voice_dir),
+        "voice": recorded_path(voice_dir),
         "voice_name": meta.name,
         "voice_size_mb": size / 1e6,
         "threads": threads,

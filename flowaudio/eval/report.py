@@ -603,7 +603,8 @@ def _describe(asr: Recognizer) -> str:
     model_dir = getattr(asr, "model_dir", None)
     if model_dir is None:
         return asr.name
-    return f"{asr.name} ({model_dir}, {getattr(asr, 'compute_type', '?')})"
+    # the model's folder name: a report may be committed, and names nothing of the machine
+    return f"{asr.name} ({Path(model_dir).name}, {getattr(asr, 'compute_type', '?')})"
 
 
 def _save_clips(audio_dir: Path, line: int, speaker: str, audio: dict[str, np.ndarray], sr: int):
