@@ -24,6 +24,8 @@ import unicodedata
 from dataclasses import dataclass
 from enum import Enum
 
+from flowaudio.config import parse_choice
+
 logger = logging.getLogger(__name__)
 
 __all__ = [
@@ -47,14 +49,10 @@ class LanguageCheck(str, Enum):
 
     @classmethod
     def parse(cls, value: LanguageCheck | str) -> LanguageCheck:
-        """``value`` as a member; ValueError naming the allowed values otherwise."""
-        try:
-            return cls(value.lower() if isinstance(value, str) else value)
-        except ValueError:
-            allowed = ", ".join(repr(m.value) for m in cls)
-            raise ValueError(
-                f"unknown language_check {value!r}; expected one of {allowed}"
-            ) from None
+        """``value`` (any case) as a member; ValueError naming the allowed values otherwise."""
+        return parse_choice(
+            cls, value.lower() if isinstance(value, str) else value, "language_check"
+        )
 
 
 class LanguageMismatchError(ValueError):
