@@ -33,10 +33,30 @@ def register(sub: argparse._SubParsersAction) -> None:
         """
         flowaudio train-vocoder --config small --data cache/corpus --out runs/vocoder
         flowaudio train-vocoder --data cache/corpus --out runs/vocoder --max-steps 400000
+        flowaudio train-vocoder --config gan-finetune --init default --data cache/c --out runs/gan
+        flowaudio train-vocoder --config gan-finetune --init default --acoustic-mels default \
+--data cache/c --out runs/gan-am
         """,
         train,
     )
-    _add_train_args(p, "tiny, small, small-gan", "model:, train:, segment_frames, gan_start_step")
+    _add_train_args(
+        p, "tiny, small, small-gan, gan-finetune", "model:, train:, segment_frames, gan_start_step"
+    )
+    p.add_argument(
+        "--init",
+        default=None,
+        metavar="VOICE_OR_RUN",
+        help="start the generator from this voice's vocoder ('default', a voice directory) or "
+        "a vocoder run (fine-tuning; the discriminators start fresh)",
+    )
+    p.add_argument(
+        "--acoustic-mels",
+        default=None,
+        metavar="VOICE_OR_RUN",
+        help="train on the mels this acoustic model ('default', a voice, a run) generates for "
+        "the cache's clips, teacher-forced to the recordings (generated once under "
+        "DATA/acoustic-mels, resumable)",
+    )
 
     p = add_command(
         sub,
@@ -181,8 +201,11 @@ def exit_status(trainer) -> int:  # a train.loop.Trainer (torch: imported lazily
 
 def train(args: argparse.Namespace) -> int:
     """``train`` (acoustic model) and ``train-vocoder``: the same options, another task."""
+    extra = {}
     if args.command == "train-vocoder":
         from flowaudio.train.vocoder import train_vocoder as run_task
+
+        extra = {"init": args.init, "acoustic_mels": args.acoustic_mels}
     else:
         from flowaudio.train.acoustic import train_acoustic as run_task
     trainer = run_task(
@@ -192,6 +215,7 @@ def train(args: argparse.Namespace) -> int:
         max_steps=args.max_steps,
         progress=not args.quiet,
         allow_new_data=args.allow_new_data,
+        **extra,
     )
     print(f"run {args.out}: step {trainer.step}; checkpoints in {Path(args.out) / 'checkpoints'}")
     return exit_status(trainer)

@@ -202,6 +202,29 @@ VOCODER_RUN_PRESETS: dict[str, VocoderRunConfig] = {
         segment_frames=32,
         gan_start_step=1_000_000,
     ),
+    # The adversarial stage on CPU: fine-tunes a trained generator (`--init default`) against
+    # multi-period discriminators at half HiFi-GAN's width, no multi-resolution ones. Measured
+    # (bench/vocoder_gan_cost.py, 1 thread, 8 x 32 frames): 0.56 s a step, 0.6 GB; the
+    # multi-resolution discriminators would make it 2.7 s (16 channels) to 6.9 s (32).
+    "gan-finetune": VocoderRunConfig(
+        model=dataclasses.replace(
+            VOCODER_PRESETS["small"], mpd_channels=(16, 32, 64, 128), mrd_channels=0
+        ),
+        train=TrainConfig(
+            max_steps=6000,
+            max_frames=8 * 32,
+            max_batch_items=8,
+            lr=1e-4,
+            warmup_steps=50,
+            betas=(0.8, 0.99),
+            ema_decay=0.995,
+            checkpoint_every=500,
+            keep_checkpoints=20,
+            val_every=500,
+            log_every=50,
+        ),
+        segment_frames=32,
+    ),
     # GAN training from the first step (multi-period + multi-resolution discriminators): GPUs.
     "small-gan": VocoderRunConfig(
         model=VOCODER_PRESETS["small"],

@@ -8,6 +8,12 @@ multi-resolution STFT + adversarial + feature-matching losses (``vocoder_losses`
 
 Segment offsets come from the global torch RNG in the main process, which the checkpoint
 restores, so resume is exact (with the default ``train.num_workers = 0``).
+
+Fine-tuning a shipped vocoder (``--init VOICE_OR_RUN``): the generator starts from that
+vocoder's weights (a voice's are rebuilt from its vocoder.onnx), the discriminators from
+scratch. ``--acoustic-mels SOURCE`` swaps the recordings' mels for the acoustic model's own,
+teacher-forced to the recordings' timing (:mod:`flowaudio.train.acoustic_mels`), so the
+vocoder learns the mels it will hear at run time; the target stays the recorded waveform.
 """
 
 from __future__ import annotations
@@ -19,12 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
 
 from flowaudio.audio.config import AudioConfig
-from flowaudio.config import to_dict
+from flowaudio.config import ConfigError, to_dict
 from flowaudio.data.cache import CacheInfo
 from flowaudio.models.vocoder import Vocoder
 from flowaudio.train.config import VOCODER_RUN_PRESETS, VocoderRunConfig
@@ -52,11 +59,47 @@ class SegmentBatch:
         return SegmentBatch(self.mel.to(device), self.audio.to(device))
 
 
-class SegmentDataset(Dataset):
-    """Random fixed-length segments of a cache's utterances (shorter ones are padded)."""
+def _with_mel(item: dict[str, Any], mel_dir: Path | None) -> dict[str, Any]:
+    """``item`` with its mel replaced by the one in ``mel_dir`` (same frames), if given."""
+    if mel_dir is None:
+        return item
+    path = mel_dir / f"{item['id']}.npy"
+    mel = torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
+    if tuple(mel.shape) != tuple(item["mel"].shape):
+        raise ValueError(
+            f"{path}: mel {tuple(mel.shape)} does not match the cache's {tuple(item['mel'].shape)}"
+            "; delete the folder to regenerate it"
+        )
+    return {**item, "mel": mel}
 
-    def __init__(self, cache_dir: str | Path, split: str, frames: int, audio: AudioConfig):
-        self.items = TTSDataset(cache_dir, split, with_audio=True)
+
+class MelSwapDataset(Dataset):
+    """A cache split whose items carry the mels of ``mel_dir`` instead of the recordings'."""
+
+    def __init__(self, items: TTSDataset, mel_dir: Path | None):
+        self.items = items
+        self.mel_dir = mel_dir
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return _with_mel(self.items[index], self.mel_dir)
+
+
+class SegmentDataset(Dataset):
+    """Random fixed-length segments of a cache's utterances (shorter ones are padded); the mels
+    of ``mel_dir`` (e.g. the acoustic model's) instead of the cache's when given."""
+
+    def __init__(
+        self,
+        cache_dir: str | Path,
+        split: str,
+        frames: int,
+        audio: AudioConfig,
+        mel_dir: Path | None = None,
+    ):
+        self.items = MelSwapDataset(TTSDataset(cache_dir, split, with_audio=True), mel_dir)
         self.frames = frames
         self.hop = audio.hop_length
         self.pad_value = math.log(audio.log_floor)
@@ -86,25 +129,67 @@ class VocoderTask(TrainTask):
     name = "vocoder"
     ema_module = "generator"
 
-    def __init__(self, cfg: VocoderRunConfig, cache_dir: str | Path):
+    def __init__(
+        self,
+        cfg: VocoderRunConfig,
+        cache_dir: str | Path,
+        init: str | Path | None = None,
+        mel_dir: Path | None = None,
+        mel_source: str | None = None,
+    ):
+        """``init``: a voice, ``"default"`` or a vocoder run whose generator weights start
+        this run; ``mel_dir``: mels to train on instead of the cache's (``mel_source`` names
+        them in the checkpoint metadata)."""
         self.cfg = cfg
         self.cache_dir = Path(cache_dir)
         self.info = CacheInfo.load(cache_dir)
         self.audio = self.info.config.audio
+        self.mel_dir = mel_dir
+        self.mel_source = mel_source
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(cfg.train.seed)
             self.generator = Vocoder(cfg.model, self.audio)
             self.discriminator = VocoderDiscriminator(cfg.model, self.audio)
         self.spectral = SpectralLosses(self.audio)
+        self.init: dict[str, Any] | None = None
+        if init is not None:
+            self.init = self._load_init(init)
+
+    def _load_init(self, init: str | Path) -> dict[str, Any]:
+        from flowaudio.export.voice import load_vocoder
+
+        source = load_vocoder(init)
+        if to_dict(source.model.audio) != to_dict(self.audio):
+            raise ConfigError(
+                f"--init {init}: its vocoder was trained on other features than {self.cache_dir} "
+                f"({to_dict(source.model.audio)} vs {to_dict(self.audio)})"
+            )
+        try:
+            self.generator.load_state_dict(source.model.state_dict())
+        except RuntimeError as exc:
+            raise ConfigError(
+                f"--init {init}: its generator does not have the shape of this run's model "
+                f"config (use its own sizes: {source.config.get('model')}): {exc}"
+            ) from exc
+        is_voice = str(init) == "default" or (Path(init) / "voice.json").is_file()
+        name = "default" if str(init) == "default" else Path(init).resolve().name
+        logger.info("generator initialised from %s (%d steps trained)", init, source.step)
+        return {
+            "source": ("voice:" if is_voice else "run:") + name,
+            "steps_trained": source.step,
+            "corpus": source.metadata.get("corpus"),
+        }
 
     def modules(self) -> dict[str, nn.Module]:
         return {"generator": self.generator, "discriminator": self.discriminator}
 
     def train_dataset(self) -> SegmentDataset:
-        return SegmentDataset(self.cache_dir, "train", self.cfg.segment_frames, self.audio)
+        return SegmentDataset(
+            self.cache_dir, "train", self.cfg.segment_frames, self.audio, self.mel_dir
+        )
 
-    def val_dataset(self) -> TTSDataset | None:
-        val = TTSDataset(self.cache_dir, "val", with_audio=True)
+    def val_dataset(self) -> Dataset | None:
+        val = MelSwapDataset(TTSDataset(self.cache_dir, "val", with_audio=True), self.mel_dir)
         return val if len(val) else None
 
     def collate(self, items: list[dict[str, torch.Tensor]]) -> Any:
@@ -186,6 +271,8 @@ class VocoderTask(TrainTask):
             "audio": to_dict(self.audio),
             "corpus": str(self.cache_dir.resolve()),
             "n_parameters": self.generator.num_parameters(),
+            "init": self.init,
+            "mels": self.mel_source or "recordings",
         }
 
 
@@ -196,18 +283,80 @@ def train_vocoder(
     max_steps: int | None = None,
     progress: bool = True,
     allow_new_data: bool = False,
+    init: str | Path | None = None,
+    acoustic_mels: str | Path | None = None,
 ) -> Trainer:
     """``flowaudio train-vocoder``: train (or resume) the vocoder in ``out`` on cache ``data``
     (a run resumes only on the data it started on, unless ``allow_new_data``: see
-    :func:`~flowaudio.train.run.check_run_data`)."""
+    :func:`~flowaudio.train.run.check_run_data`).
+
+    Args:
+        init: start the generator from this voice's (or ``"default"``'s, or a vocoder run's)
+            weights; ignored when ``out`` already has a checkpoint (the run resumes).
+        acoustic_mels: train on the mels this acoustic source (voice, ``"default"`` or run)
+            generates for the cache's utterances, teacher-forced to the recordings
+            (generated first, once, resumable).
+    """
     cfg = resolve_run_config(VocoderRunConfig, out, config, VOCODER_RUN_PRESETS, "small", max_steps)
     check_run_data(out, CacheInfo.load(data), allow_new_data)
-    task = VocoderTask(cfg, data)
+    mel_dir, mel_source = _run_mels(out, data, acoustic_mels, progress)
+    if init is not None and list((Path(out) / "checkpoints").glob("*.pt")):
+        logger.info("%s has checkpoints: resuming, --init %s is not applied", out, init)
+        init = None
+    task = VocoderTask(cfg, data, init=init, mel_dir=mel_dir, mel_source=mel_source)
     return fit_run(
         task,
         cfg,
         out,
         progress,
         f"vocoder: {task.generator.num_parameters() / 1e6:.2f}M generator parameters, "
-        f"segments of {cfg.segment_frames} frames",
+        f"segments of {cfg.segment_frames} frames, mels: {mel_source or 'recordings'}",
     )
+
+
+MELS_RECORD = "mels.json"
+
+
+def _run_mels(
+    out: str | Path, data: str | Path, acoustic: str | Path | None, progress: bool
+) -> tuple[Path | None, str | None]:
+    """The mel folder a run trains on: recorded in ``RUN_DIR/mels.json`` at its start, so a
+    resume keeps it (and asking for other mels in the same run is an error)."""
+    import json
+
+    record = Path(out) / MELS_RECORD
+    stored = json.loads(record.read_text(encoding="utf-8")) if record.is_file() else None
+    if acoustic is None:
+        if stored and stored.get("key"):  # a resume without the flag keeps the run's mels
+            folder = Path(data) / "acoustic-mels" / stored["key"]
+            if not (folder / "complete.json").is_file():
+                raise ConfigError(
+                    f"{out} trains on the mels of {stored['source']}, which are not complete in "
+                    f"{folder}; resume with --acoustic-mels and that voice or run"
+                )
+            return folder, f"acoustic:{stored['source']}"
+        if stored is None:
+            _write_json(record, {"source": None, "key": None})
+        return None, None
+    from flowaudio.train.acoustic_mels import generate_acoustic_mels, load_acoustic_source
+
+    model, settings, name = load_acoustic_source(acoustic)
+    folder = generate_acoustic_mels(model, data, settings, name, progress=progress)
+    if stored is not None and stored.get("key") != folder.name:
+        raise ConfigError(
+            f"{out} was started on mels {stored.get('source') or 'of the recordings'}, not on "
+            f"those of {name}; resume without --acoustic-mels or choose a new --out"
+        )
+    if stored is None:
+        _write_json(record, {"source": name, "key": folder.name, "settings": to_dict(settings)})
+    return folder, f"acoustic:{name}"
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    import json
+    import os
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
