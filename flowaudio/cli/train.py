@@ -57,6 +57,15 @@ def register(sub: argparse._SubParsersAction) -> None:
         "the cache's clips, teacher-forced to the recordings (generated once under "
         "DATA/acoustic-mels, resumable)",
     )
+    p.add_argument(
+        "--acoustic-start-t",
+        type=float,
+        default=0.0,
+        metavar="T",
+        help="with --acoustic-mels: 0 samples them from noise (the model's own pitch); T in "
+        "(0, 1) starts from the recording's mel noised to time T, so pitch and formants stay "
+        "the recording's and only the texture is the model's",
+    )
 
     p = add_command(
         sub,
@@ -205,7 +214,11 @@ def train(args: argparse.Namespace) -> int:
     if args.command == "train-vocoder":
         from flowaudio.train.vocoder import train_vocoder as run_task
 
-        extra = {"init": args.init, "acoustic_mels": args.acoustic_mels}
+        extra = {
+            "init": args.init,
+            "acoustic_mels": args.acoustic_mels,
+            "acoustic_start_t": args.acoustic_start_t,
+        }
     else:
         from flowaudio.train.acoustic import train_acoustic as run_task
     trainer = run_task(

@@ -8,6 +8,12 @@ recording's alignment (monotonic alignment search under the model's own prior) f
 token's frames, so the sampled mel has exactly the recording's length, and the sampler then
 runs at the voice's settings (steps, guidance, temperature) from a seeded noise per item.
 
+Sampled from noise (``start_t = 0``) such a mel has the model's own pitch contour, not the
+recording's, so the pair (mel, waveform) disagrees on every harmonic. ``start_t > 0`` starts
+the ODE instead from the recording's own (normalised) mel carried along the OT path to time
+``start_t`` (x = (1 - (1 - sigma_min) t) x0 + t y, as in training; SDEdit-style): the coarse
+structure (pitch, formants) stays the recording's, the fine texture becomes the model's.
+
 ``flowaudio train-vocoder --acoustic-mels SOURCE`` generates them once per cache under
 ``CACHE/acoustic-mels/KEY/`` (one ``{id}.npy`` float16 (n_mels, frames) per item, written
 atomically, so a killed run resumes where it stopped; ``complete.json`` marks a finished
@@ -18,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -54,8 +61,17 @@ class AcousticMelSettings:
     guidance_scale: float = 1.0
     temperature: float = 0.667
     seed: int = 1234
+    start_t: float = 0.0
+    """0: sample from noise, as at synthesis; in (0, 1): start from the recording's mel
+    noised to this time of the path (module docstring)."""
     max_frames: int = 4000
     """Padded frames per generation batch (memory only: the mels do not depend on it)."""
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.start_t < 1.0:
+            raise ValueError(f"start_t must lie in [0, 1), got {self.start_t!r}")
+        if self.steps < 1:
+            raise ValueError(f"steps must be >= 1, got {self.steps!r}")
 
 
 def _digest(model: FlowTTS) -> str:
@@ -82,11 +98,14 @@ def acoustic_mels_dir(model: FlowTTS, settings: AcousticMelSettings, cache_dir: 
     return cache / FOLDER / f"{_digest(model)}-{key.hexdigest()[:12]}"
 
 
-def load_acoustic_source(source: str | Path) -> tuple[FlowTTS, AcousticMelSettings, str]:
+def load_acoustic_source(
+    source: str | Path, start_t: float = 0.0
+) -> tuple[FlowTTS, AcousticMelSettings, str]:
     """The acoustic model of ``source`` (a voice directory, ``"default"``, or an acoustic /
     distill / fine-tune run) and the settings it synthesizes with: a voice's defaults, or for
     a run 1 step without guidance when it is a one-step student (``decoder.dt_input``), else 2
-    steps with guidance 1.5 (the teacher's shipped default). Returns (model, settings, name)."""
+    steps with guidance 1.5 (the teacher's shipped default); ``start_t`` as in
+    :class:`AcousticMelSettings`. Returns (model, settings, name)."""
     from flowaudio.export.from_voice import load_teacher, resolve_voice_dir
     from flowaudio.runtime.contract import VOICE_JSON, VoiceMeta
 
@@ -103,6 +122,7 @@ def load_acoustic_source(source: str | Path) -> tuple[FlowTTS, AcousticMelSettin
         settings = AcousticMelSettings(steps=1, guidance_scale=1.0)
     else:
         settings = AcousticMelSettings(steps=2, guidance_scale=1.5)
+    settings = dataclasses.replace(settings, start_t=float(start_t))
     return teacher.model.float().eval(), settings, teacher.name
 
 
@@ -135,6 +155,13 @@ def _generate_group(
     # (not on what it was batched with); the alignment above is batched.
     for row, index in enumerate(indices):
         n_ids = int(batch.id_lengths[row])
+        if settings.start_t > 0:
+            n = int(batch.mel_lengths[row])
+            mel = _from_recording(
+                model, batch, row, durations[row : row + 1, :n_ids], settings, int(index)
+            )[:, :n]
+            out.append((batch.utt_ids[row], _checked(mel, n, batch.utt_ids[row])))
+            continue
         result = model.synthesize(
             batch.ids[row : row + 1, :n_ids],
             batch.id_lengths[row : row + 1],
@@ -146,14 +173,57 @@ def _generate_group(
             durations=durations[row : row + 1, :n_ids],
         )
         n = int(batch.mel_lengths[row])
-        mel = result.mel[0, :, :n]
-        if mel.shape[-1] != n or not bool(torch.isfinite(mel).all()):
-            raise ValueError(
-                f"{batch.utt_ids[row]}: the acoustic model gave {mel.shape[-1]} frames "
-                f"(finite: {bool(torch.isfinite(mel).all())}) for a recording of {n}"
-            )
-        out.append((batch.utt_ids[row], mel.numpy().astype(np.float16)))
+        out.append((batch.utt_ids[row], _checked(result.mel[0, :, :n], n, batch.utt_ids[row])))
     return out
+
+
+def _checked(mel: torch.Tensor, n: int, utt_id: str) -> np.ndarray:
+    if mel.shape[-1] != n or not bool(torch.isfinite(mel).all()):
+        raise ValueError(
+            f"{utt_id}: the acoustic model gave {mel.shape[-1]} frames "
+            f"(finite: {bool(torch.isfinite(mel).all())}) for a recording of {n}"
+        )
+    return mel.numpy().astype(np.float16)
+
+
+def _from_recording(
+    model: FlowTTS,
+    batch: Any,
+    row: int,
+    durations: torch.Tensor,
+    settings: AcousticMelSettings,
+    index: int,
+) -> torch.Tensor:
+    """Euler from the recording's mel noised to ``start_t`` up to t = 1 (one item)."""
+    from flowaudio.models.tts import expand_prior
+
+    n_ids, n = int(batch.id_lengths[row]), int(batch.mel_lengths[row])
+    enc = model.encode(
+        batch.ids[row : row + 1, :n_ids],
+        batch.id_lengths[row : row + 1],
+        batch.speakers[row : row + 1],
+    )
+    mu_frames, mask = expand_prior(enc.mu, durations, n)
+    y = model.normalize(batch.mels[row : row + 1, :, :n]) * mask
+    gen = torch.Generator().manual_seed(settings.seed + index)
+    x0 = settings.temperature * torch.randn(y.shape, generator=gen)
+    t0 = settings.start_t
+    x = ((1.0 - (1.0 - model.path.sigma_min) * t0) * x0 + t0 * y) * mask
+    grid = np.linspace(t0, 1.0, settings.steps + 1)
+    student = model.config.decoder.dt_input
+    for a, b in itertools.pairwise(grid):
+        dt = torch.full((1,), float(b - a))
+        v = model.velocity(
+            x,
+            torch.full((1,), float(a)),
+            mu_frames,
+            mask,
+            enc.speaker,
+            settings.guidance_scale,
+            dt if student else None,
+        )
+        x = (x + float(b - a) * v) * mask
+    return model.denormalize(x)[0]
 
 
 def generate_acoustic_mels(

@@ -285,6 +285,7 @@ def train_vocoder(
     allow_new_data: bool = False,
     init: str | Path | None = None,
     acoustic_mels: str | Path | None = None,
+    acoustic_start_t: float = 0.0,
 ) -> Trainer:
     """``flowaudio train-vocoder``: train (or resume) the vocoder in ``out`` on cache ``data``
     (a run resumes only on the data it started on, unless ``allow_new_data``: see
@@ -296,10 +297,12 @@ def train_vocoder(
         acoustic_mels: train on the mels this acoustic source (voice, ``"default"`` or run)
             generates for the cache's utterances, teacher-forced to the recordings
             (generated first, once, resumable).
+        acoustic_start_t: 0 samples those mels from noise; in (0, 1) from the recording's mel
+            noised to that time (:class:`~flowaudio.train.acoustic_mels.AcousticMelSettings`).
     """
     cfg = resolve_run_config(VocoderRunConfig, out, config, VOCODER_RUN_PRESETS, "small", max_steps)
     check_run_data(out, CacheInfo.load(data), allow_new_data)
-    mel_dir, mel_source = _run_mels(out, data, acoustic_mels, progress)
+    mel_dir, mel_source = _run_mels(out, data, acoustic_mels, acoustic_start_t, progress)
     if init is not None and list((Path(out) / "checkpoints").glob("*.pt")):
         logger.info("%s has checkpoints: resuming, --init %s is not applied", out, init)
         init = None
@@ -318,7 +321,11 @@ MELS_RECORD = "mels.json"
 
 
 def _run_mels(
-    out: str | Path, data: str | Path, acoustic: str | Path | None, progress: bool
+    out: str | Path,
+    data: str | Path,
+    acoustic: str | Path | None,
+    start_t: float,
+    progress: bool,
 ) -> tuple[Path | None, str | None]:
     """The mel folder a run trains on: recorded in ``RUN_DIR/mels.json`` at its start, so a
     resume keeps it (and asking for other mels in the same run is an error)."""
@@ -340,7 +347,7 @@ def _run_mels(
         return None, None
     from flowaudio.train.acoustic_mels import generate_acoustic_mels, load_acoustic_source
 
-    model, settings, name = load_acoustic_source(acoustic)
+    model, settings, name = load_acoustic_source(acoustic, start_t)
     folder = generate_acoustic_mels(model, data, settings, name, progress=progress)
     if stored is not None and stored.get("key") != folder.name:
         raise ConfigError(

@@ -115,3 +115,32 @@ def test_train_vocoder_on_acoustic_mels_and_resume_keeps_them(
     assert load_checkpoint(latest_checkpoint(run))["metadata"]["mels"] == "acoustic:voice:tiny@3"
     with pytest.raises(ConfigError, match="was started on mels"):
         train_vocoder(cache, run, max_steps=4, progress=False, acoustic_mels=tiny_acoustic_run)
+
+
+def test_start_t_keeps_the_recordings_structure(teacher_cache, tiny_acoustic_run, tmp_path):
+    import dataclasses
+    import shutil
+
+    cache = tmp_path / "cache"
+    shutil.copytree(teacher_cache, cache)
+    model, settings, name = load_acoustic_source(tiny_acoustic_run, start_t=0.8)
+    assert settings.start_t == 0.8
+    from_noise = generate_acoustic_mels(
+        model, cache, dataclasses.replace(settings, start_t=0.0), name, splits=("val",),
+        progress=False,
+    )  # fmt: skip
+    from_recording = generate_acoustic_mels(model, cache, settings, name, splits=("val",),
+                                            progress=False)  # fmt: skip
+    assert from_noise != from_recording
+    val = TTSDataset(cache, "val")
+    for i in range(len(val)):
+        item = val[i]
+        ref = item["mel"].numpy().ravel()
+        corr = {
+            folder: np.corrcoef(ref, np.load(folder / f"{item['id']}.npy").ravel())[0, 1]
+            for folder in (from_noise, from_recording)
+        }
+        # Started at t = 0.8 of the path, the recording's own frames dominate the result.
+        assert corr[from_recording] > 0.9 and corr[from_recording] > corr[from_noise] + 0.1, corr
+    with pytest.raises(ValueError, match="start_t"):
+        AcousticMelSettings(start_t=1.0)
