@@ -44,6 +44,14 @@ PARAGRAPH = (
     "The morning was quiet. A light rain fell on the empty streets of the old town. "
     "Somewhere a dog barked twice and then was still."
 )
+# A paragraph whose first sentence is long (45 words): the time to first audio of issue #15.
+PARAGRAPH_LONG_FIRST = (
+    "Winston Smith, his chin nuzzled into his breast in an effort to escape the vile wind, "
+    "slipped quickly through the glass doors of Victory Mansions, though not quickly enough to "
+    "prevent a swirl of gritty dust from entering along with him on that bright cold day in "
+    "April. The hallway smelt of boiled cabbage and old rag mats."
+)
+STREAM_TEXTS = {"paragraph": PARAGRAPH, "long-first": PARAGRAPH_LONG_FIRST}
 
 
 def recorded_path(path: Path) -> str:
@@ -70,7 +78,8 @@ def _child(args: argparse.Namespace) -> dict:
 
         def fn():
             start = time.perf_counter()
-            it = voice.stream(PARAGRAPH, config=SynthesisConfig(steps=args.steps, seed=0))
+            text = STREAM_TEXTS[args.text]
+            it = voice.stream(text, config=SynthesisConfig(steps=args.steps, seed=0))
             first = next(it)
             ttfa = time.perf_counter() - start
             rest = list(it)
@@ -143,8 +152,24 @@ def measure(
                 f"rtf={r['rtf']:.4f} rss={r['peak_rss_mb']:.0f}MB",
                 flush=True,
             )
-    stream = _run_child(base, ["--kind", "stream", "--steps", "4"])
-    print(f"stream ttfa={stream['ttfa_s'] * 1000:.0f} ms (paragraph {stream['audio_s']:.1f} s)")
+    # Time to first audio at the voice's own default steps, for both paragraphs.
+    default_steps = str(meta.defaults.steps)
+    streams = {}
+    for name in STREAM_TEXTS:
+        streams[name] = _run_child(
+            base, ["--kind", "stream", "--text", name, "--steps", default_steps]
+        )
+        print(
+            f"stream {name}: ttfa={streams[name]['ttfa_s'] * 1000:.0f} ms "
+            f"({streams[name]['audio_s']:.1f} s, {default_steps} steps, "
+            f"rss={streams[name]['peak_rss_mb']:.0f}MB)",
+            flush=True,
+        )
+    stream = {
+        **streams["paragraph"],
+        "steps": meta.defaults.steps,
+        "long_first": streams["long-first"],
+    }
     batch = _run_child(base, ["--kind", "batch", "--steps", "4"])
     print(f"batch-8 {batch['audio_s_per_s']:.1f} s of audio per second")
     size = sum(p.stat().st_size for p in voice_dir.iterdir() if p.is_file())

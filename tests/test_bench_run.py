@@ -94,13 +94,18 @@ def test_table_rows_put_peers_beside_flowaudio(run):
 
 
 def test_targets_use_the_worst_text_and_flag_other_voices(run):
-    flow = _flow({2: 0.011, 4: 0.02}, rss=151.0)
-    flow["rtf"][-1]["rtf"] = 0.03  # the long text at 4 steps misses
+    flow = _flow({1: 0.0075, 2: 0.02}, rss=151.0)
+    flow["rtf"][2]["rtf"] = 0.011  # the long text at 1 step: #13's bar met, #15's missed
+    flow["stream"]["long_first"] = {"ttfa_s": 0.049}
     checks = {c["what"]: c for c in run.check_targets(flow, is_default_voice=False)}
-    assert checks["RTF at 2 steps (worst text)"]["met"]
-    assert not checks["RTF at 4 steps (worst text)"]["met"]
-    assert checks["RTF at 4 steps (worst text)"]["value"] == 0.03
+    assert checks["RTF at 1 steps (worst text, issue #13)"]["met"]
+    assert not checks["RTF at 1 steps (worst text, issue #15)"]["met"]
+    assert checks["RTF at 1 steps (worst text, issue #15)"]["value"] == 0.011
     assert not checks["peak RSS MB"]["met"]
+    assert checks["time to first audio s, 45-word first sentence"]["met"]
+    flow["stream"]["long_first"] = {"ttfa_s": 0.051}
+    checks = {c["what"]: c for c in run.check_targets(flow, is_default_voice=False)}
+    assert not checks["time to first audio s, 45-word first sentence"]["met"]
     assert not any(c["default_voice"] for c in checks.values())
 
 

@@ -36,6 +36,7 @@ from flowaudio.audio.level import PeakLimiter
 from flowaudio.config import from_dict
 from flowaudio.runtime import contract as C
 from flowaudio.runtime import solvers
+from flowaudio.runtime.clauses import split_clauses
 from flowaudio.runtime.contract import SynthesisConfig, VoiceFormatError, VoiceMeta
 from flowaudio.runtime.solvers import Solver
 from flowaudio.text.frontend import LexiconLike, Segment, TextFrontend, stored_text_config
@@ -60,6 +61,13 @@ DEFAULT_BATCH_CPU = 2
 #: 8 equal sentences in passes of 8 vs 1: 1.03x the time), so uneven passes only waste work
 #: (a 159-token and a 483-token sentence: 0.60x the time when run apart).
 MAX_PADDING = 0.15
+
+#: ``Voice.stream`` cuts a longer first sentence after its first clause (or first words): 96
+#: tokens (blank-interspersed, ~48 phonemes) are ~3 s of speech, whose encoder and velocity
+#: passes take ~25 ms on 2 cores, so the first audio does not wait for a 40-word sentence.
+FIRST_PIECE_TOKENS = 96
+#: The shortest first piece: no cut before this many tokens (~1 s of speech).
+FIRST_PIECE_MIN_TOKENS = 24
 
 Array = np.ndarray
 
@@ -481,40 +489,62 @@ class Voice:
         chunk_frames: int = 48,
         context_frames: int = 16,
         lexicon: LexiconLike | None = None,
+        first_piece_tokens: int | None = FIRST_PIECE_TOKENS,
     ) -> Iterator[Audio]:
         """Yield audio chunks as they are ready: sentence by sentence, and within a sentence
         the vocoder runs on overlapping windows of ``chunk_frames`` mel frames (each with
         ``context_frames`` of context on both sides), so the first audio arrives long before
-        the whole text is done. Concatenated chunks equal :meth:`synthesize` up to the
-        vocoder's window edges (and exactly, for the mel, with the same seed). A sentence that
-        overshoots the output peak is turned down from the chunk where it does (synthesize
-        turns the whole sentence down), so no streamed sample is clipped either.
+        the whole text is done. A first sentence longer than ``first_piece_tokens`` tokens
+        has its first clause (or, without a clause mark in reach, its first words) cut off
+        and synthesized on its own (:func:`~flowaudio.runtime.clauses.split_clauses`), so the
+        first audio waits for that piece only; None never cuts. Otherwise concatenated chunks
+        equal :meth:`synthesize` up to the vocoder's window edges (and exactly, for the mel,
+        with the same seed). A sentence that overshoots the output peak is turned down from
+        the chunk where it does (synthesize turns the whole sentence down), so no streamed
+        sample is clipped either.
         """
         if chunk_frames < 1 or context_frames < 0:
             raise ValueError(
                 f"chunk_frames must be >= 1 and context_frames >= 0, got {chunk_frames}, "
                 f"{context_frames}"
             )
+        if first_piece_tokens is not None and first_piece_tokens < 2 * FIRST_PIECE_MIN_TOKENS:
+            raise ValueError(
+                f"first_piece_tokens must be None or >= {2 * FIRST_PIECE_MIN_TOKENS}, got "
+                f"{first_piece_tokens}"
+            )
         opts = self._resolve(config)
         spk_id, spk_emb = self._speaker(speaker, speaker_embedding)
         hop = self.audio_config.hop_length
+        first = True
         for si, segment in enumerate(self._plan(text, lexicon, opts)):
             pause = self._silence(segment.pause_after)
             if not segment.ids:
                 if len(pause):
                     yield Audio(pause, self.sample_rate)
                 continue
-            mels, frames = self._mels(
-                [segment.ids], [(0, si)], opts, spk_id, spk_emb, rates=[segment.rate]
-            )
-            mel = mels[:, :, : frames[0]]
-            n = mel.shape[2]
-            if self.meta.vocoder != "onnx":  # Griffin-Lim needs the whole sentence
-                yield Audio(self._vocode(mel, frames)[0], self.sample_rate)
-            else:
-                # The sentence's level rule as in synthesize, applied as the chunks come: the
-                # gain falls at a chunk that overshoots and stays down (see PeakLimiter).
-                limiter = PeakLimiter()
+            pieces = [tuple(segment.ids)]
+            if first and first_piece_tokens is not None:
+                pieces = split_clauses(
+                    segment.ids,
+                    self.frontend.symbols.symbols,
+                    first_piece_tokens,
+                    FIRST_PIECE_MIN_TOKENS,
+                    max_pieces=2,
+                )
+            first = False
+            # The sentence's level rule as in synthesize, applied as the chunks come: the
+            # gain falls at a chunk that overshoots and stays down (see PeakLimiter).
+            limiter = PeakLimiter()
+            for pi, ids in enumerate(pieces):
+                mels, frames = self._mels(
+                    [ids], [(pi, si)], opts, spk_id, spk_emb, rates=[segment.rate]
+                )
+                mel = mels[:, :, : frames[0]]
+                n = mel.shape[2]
+                if self.meta.vocoder != "onnx":  # Griffin-Lim needs the whole piece
+                    yield Audio(self._vocode(mel, frames)[0], self.sample_rate)
+                    continue
                 for start in range(0, n, chunk_frames):
                     end = min(n, start + chunk_frames)
                     lo, hi = max(0, start - context_frames), min(n, end + context_frames)

@@ -262,9 +262,10 @@ def generate_acoustic_mels(
         ]
         logger.info(
             "acoustic mels (%s, %s): %d items, %d to generate (%d steps, guidance %.2f, "
-            "temperature %.3f)",
+            "temperature %.3f, from %s)",
             split, source_name or "model", len(dataset), len(todo), settings.steps,
             settings.guidance_scale, settings.temperature,
+            f"the recording noised to t={settings.start_t}" if settings.start_t else "noise",
         )  # fmt: skip
         bar = tqdm(total=len(dataset), initial=len(dataset) - len(todo), unit="item",
                    desc=f"acoustic mels {split}", disable=not progress)  # fmt: skip
