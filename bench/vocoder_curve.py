@@ -76,6 +76,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=1, help="use every N-th checkpoint")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--out", required=True, help="output prefix (.json and .png are added)")
+    parser.add_argument(
+        "--include",
+        nargs="*",
+        default=[],
+        help="earlier results (.json of this script, same test set and clips) whose runs join "
+        "this table and plot without being measured again",
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
 
@@ -167,8 +174,25 @@ def main(argv: list[str] | None = None) -> int:
             )
         meta_path = run / "mels.json"
         mels = json.loads(meta_path.read_text()).get("source") if meta_path.is_file() else None
-        runs.append({"run": run.name, "mels": mels or "recordings", "points": points})
+        init = None
+        if ckpts:
+            from flowaudio.train.checkpoint import load_checkpoint
 
+            init = load_checkpoint(ckpts[0]).get("metadata", {}).get("init")
+        if init and init.get("source", "").startswith("run:"):
+            # Started from another run's checkpoint: step 0 is that vocoder, not the voice's.
+            name, step0 = init["source"][4:].split("@")[0], int(init.get("steps_trained") or 0)
+            start = run.parent / name / "checkpoints" / f"step_{step0:08d}.pt"
+            points = points[1:]
+            if start.is_file():
+                points.insert(0, {"step": 0, "cpu_s": 0.0, **measure(load_vocoder(start).model)})
+        runs.append({"run": run.name, "mels": mels or "recordings", "init": init, "points": points})
+
+    for earlier in args.include:
+        old = json.loads(Path(earlier).read_text())
+        if (old["test_set"], old["clips"]) != (Path(args.test_set).name, len(refs)):
+            raise SystemExit(f"{earlier}: another test set or clip count; measure it again")
+        runs = old["runs"] + runs
     result = {
         "voice": args.voice,
         "test_set": Path(args.test_set).name,
@@ -201,10 +225,23 @@ def _plot(result: dict, path: Path) -> None:
         ("full P.808", lambda p: p["full"]["p808"], result["recordings"]["p808"]),
         ("full OVRL", lambda p: p["full"]["ovrl"], result["recordings"]["ovrl"]),
     ]
+    # A run started from another run's checkpoint continues that run's CPU time.
+    by_name = {run["run"]: run for run in result["runs"]}
+
+    def offset(run: dict) -> float:
+        init = run.get("init") or {}
+        source = init.get("source", "")
+        parent = by_name.get(source[4:].split("@")[0]) if source.startswith("run:") else None
+        if parent is None:
+            return 0.0
+        step = int(init.get("steps_trained") or 0)
+        below = [p for p in parent["points"] if p["step"] <= step]
+        return below[-1]["cpu_s"] + offset(parent) if below else 0.0
+
     fig, axes = plt.subplots(1, len(panels), figsize=(4 * len(panels), 3.4))
     for ax, (title, get, target) in zip(axes, panels, strict=True):
         for run in result["runs"]:
-            xs = [p["cpu_s"] / 60 for p in run["points"]]
+            xs = [(p["cpu_s"] + offset(run)) / 60 for p in run["points"]]
             ax.plot(xs, [get(p) for p in run["points"]], marker="o", label=run["run"])
         if target is not None:
             ax.axhline(target, color="k", linestyle="--", linewidth=1, label="recordings")

@@ -296,6 +296,18 @@ def _checkpoint_name(path: Path) -> str:
     return "/".join(path.parts[-keep:])
 
 
+def _vocoder_origin(metadata: dict[str, Any]) -> dict[str, Any]:
+    """A fine-tuned vocoder's ``init`` (where its generator started) and ``mels`` (what it
+    learned on), with corpus folders by name only."""
+    out: dict[str, Any] = {}
+    init = metadata.get("init")
+    if isinstance(init, dict):
+        out["init"] = {**init, "corpus": _corpus_name(init.get("corpus"))}
+    if metadata.get("mels"):
+        out["mels"] = str(metadata["mels"])
+    return out
+
+
 def default_settings(acoustic: AcousticRun) -> SynthesisDefaults:
     """The synthesis defaults a voice starts from: those of the voice a run was fine-tuned from,
     one step for a distilled student (guidance folded in), the contract's defaults otherwise."""
@@ -350,6 +362,8 @@ def build_voice_meta(
             "config": vocoder.config.get("model"),
             "corpus": _corpus_name(vocoder.metadata.get("corpus")),
             "n_parameters": vocoder.model.num_parameters(),
+            # A fine-tuned vocoder: where its generator started and which mels it learned on.
+            **_vocoder_origin(vocoder.metadata),
         },
         "weights": weights.value,
         "exporter": f"torch {torch.__version__} TorchScript exporter (dynamo=False), "

@@ -177,7 +177,9 @@ class VocoderTask(TrainTask):
         return {
             "source": ("voice:" if is_voice else "run:") + name,
             "steps_trained": source.step,
-            "corpus": source.metadata.get("corpus"),
+            "corpus": Path(str(source.metadata["corpus"])).name
+            if source.metadata.get("corpus")
+            else None,
         }
 
     def modules(self) -> dict[str, nn.Module]:

@@ -144,3 +144,20 @@ def test_start_t_keeps_the_recordings_structure(teacher_cache, tiny_acoustic_run
         assert corr[from_recording] > 0.9 and corr[from_recording] > corr[from_noise] + 0.1, corr
     with pytest.raises(ValueError, match="start_t"):
         AcousticMelSettings(start_t=1.0)
+
+
+def test_export_records_where_a_fine_tuned_vocoder_came_from(
+    teacher_cache, tiny_voice, tiny_acoustic_run, tmp_path
+):
+    from tests.conftest import import_export
+
+    torch.set_num_threads(1)
+    run = tmp_path / "run"
+    train_vocoder(teacher_cache, run, "tiny", max_steps=2, progress=False, init=tiny_voice)
+    out = tmp_path / "voice"
+    import_export("voice").export_voice(tiny_acoustic_run, run, out, name="ft")
+    text = (out / "voice.json").read_text()
+    vocoder = json.loads(text)["provenance"]["vocoder"]
+    assert vocoder["init"]["source"] == "voice:tiny" and vocoder["mels"] == "recordings"
+    assert vocoder["steps_trained"] == 2
+    assert str(tmp_path) not in text and str(teacher_cache) not in text  # names, not paths
