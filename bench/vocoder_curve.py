@@ -173,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
         meta_path = run / "mels.json"
-        mels = json.loads(meta_path.read_text()).get("source") if meta_path.is_file() else None
+        record = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        mels, mel_settings = record.get("source"), record.get("settings")
         init = None
         if ckpts:
             from flowaudio.train.checkpoint import load_checkpoint
@@ -186,7 +187,15 @@ def main(argv: list[str] | None = None) -> int:
             points = points[1:]
             if start.is_file():
                 points.insert(0, {"step": 0, "cpu_s": 0.0, **measure(load_vocoder(start).model)})
-        runs.append({"run": run.name, "mels": mels or "recordings", "init": init, "points": points})
+        runs.append(
+            {
+                "run": run.name,
+                "mels": mels or "recordings",
+                "mel_settings": mel_settings,
+                "init": init and {**init, "corpus": Path(str(init.get("corpus"))).name},
+                "points": points,
+            }
+        )
 
     for earlier in args.include:
         old = json.loads(Path(earlier).read_text())
