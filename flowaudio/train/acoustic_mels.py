@@ -38,6 +38,7 @@ import torch
 from flowaudio.config import to_dict
 from flowaudio.models.tts import FlowTTS
 from flowaudio.train.dataset import TTSDataset, collate
+from flowaudio.train.distill import cache_listing_digest, length_batches, model_digest
 
 __all__ = [
     "AcousticMelSettings",
@@ -74,28 +75,15 @@ class AcousticMelSettings:
             raise ValueError(f"steps must be >= 1, got {self.steps!r}")
 
 
-def _digest(model: FlowTTS) -> str:
-    digest = hashlib.sha256()
-    for key, value in sorted(model.state_dict().items()):
-        tensor = value.detach().float().cpu().contiguous()
-        digest.update(f"{key}:{tuple(tensor.shape)}".encode())
-        digest.update(tensor.numpy().tobytes())
-    return digest.hexdigest()[:16]
-
-
 def acoustic_mels_dir(model: FlowTTS, settings: AcousticMelSettings, cache_dir: str | Path) -> Path:
     """``CACHE/acoustic-mels/KEY``: KEY hashes the weights, the settings (batching aside) and
     the cache's item list, so another model or setting never reuses these mels."""
-    cache = Path(cache_dir)
     spec = to_dict(settings)
     spec.pop("max_frames")
-    listing = hashlib.sha256()
-    for split in ("train", "val"):
-        index = cache / f"{split}.jsonl"
-        if index.is_file():
-            listing.update(index.read_bytes())
-    key = hashlib.sha256(json.dumps(spec, sort_keys=True).encode() + listing.digest())
-    return cache / FOLDER / f"{_digest(model)}-{key.hexdigest()[:12]}"
+    key = hashlib.sha256(
+        json.dumps(spec, sort_keys=True).encode() + cache_listing_digest(cache_dir)
+    )
+    return Path(cache_dir) / FOLDER / f"{model_digest(model)}-{key.hexdigest()[:12]}"
 
 
 def load_acoustic_source(
@@ -124,20 +112,6 @@ def load_acoustic_source(
         settings = AcousticMelSettings(steps=2, guidance_scale=1.5)
     settings = dataclasses.replace(settings, start_t=float(start_t))
     return teacher.model.float().eval(), settings, teacher.name
-
-
-def _groups(order: Sequence[int], lengths: Sequence[int], max_frames: int) -> list[list[int]]:
-    out: list[list[int]] = []
-    current: list[int] = []
-    for i in order:
-        longest = max([lengths[j] for j in current] + [lengths[i]])
-        if current and longest * (len(current) + 1) > max_frames:
-            out.append(current)
-            current = []
-        current.append(i)
-    if current:
-        out.append(current)
-    return out
 
 
 @torch.no_grad()
@@ -269,7 +243,7 @@ def generate_acoustic_mels(
         )  # fmt: skip
         bar = tqdm(total=len(dataset), initial=len(dataset) - len(todo), unit="item",
                    desc=f"acoustic mels {split}", disable=not progress)  # fmt: skip
-        for group in _groups(todo, lengths, settings.max_frames):
+        for group in length_batches(todo, lengths, settings.max_frames):
             for utt_id, mel in _generate_group(model, dataset, group, settings, pad):
                 tmp = out / f".{utt_id}.tmp{os.getpid()}.npy"
                 np.save(tmp, mel)

@@ -79,13 +79,25 @@ TARGETS_FORMAT = 1
 # teacher targets
 
 
-def _teacher_digest(teacher: FlowTTS) -> str:
+def model_digest(model: nn.Module) -> str:
+    """16 hex digits of a hash of a model's weights (names, shapes and float32 values)."""
     digest = hashlib.sha256()
-    for key, value in sorted(teacher.state_dict().items()):
+    for key, value in sorted(model.state_dict().items()):
         tensor = value.detach().float().cpu().contiguous()
         digest.update(f"{key}:{tuple(tensor.shape)}".encode())
         digest.update(tensor.numpy().tobytes())
     return digest.hexdigest()[:16]
+
+
+def cache_listing_digest(cache_dir: str | Path) -> bytes:
+    """A hash of a cache's item list (its train and val index files)."""
+    cache = Path(cache_dir)
+    listing = hashlib.sha256()
+    for split in ("train", "val"):
+        index = cache / f"{split}.jsonl"
+        if index.is_file():
+            listing.update(index.read_bytes())
+    return listing.digest()
 
 
 def targets_key(teacher: FlowTTS, cfg: TeacherConfig, cache_dir: str | Path) -> str:
@@ -94,17 +106,15 @@ def targets_key(teacher: FlowTTS, cfg: TeacherConfig, cache_dir: str | Path) -> 
     targets) and the cache's item list."""
     settings = to_dict(cfg)
     settings.pop("max_frames")
-    cache = Path(cache_dir)
-    listing = hashlib.sha256()
-    for split in ("train", "val"):
-        index = cache / f"{split}.jsonl"
-        if index.is_file():
-            listing.update(index.read_bytes())
-    spec = hashlib.sha256(json.dumps(settings, sort_keys=True).encode() + listing.digest())
-    return f"{_teacher_digest(teacher)}-{spec.hexdigest()[:12]}"
+    spec = hashlib.sha256(
+        json.dumps(settings, sort_keys=True).encode() + cache_listing_digest(cache_dir)
+    )
+    return f"{model_digest(teacher)}-{spec.hexdigest()[:12]}"
 
 
-def _batches(order: Sequence[int], lengths: Sequence[int], max_frames: int) -> list[list[int]]:
+def length_batches(
+    order: Sequence[int], lengths: Sequence[int], max_frames: int
+) -> list[list[int]]:
     """Consecutive items of ``order`` (sorted by length) packed under ``max_frames`` padded."""
     out: list[list[int]] = []
     current: list[int] = []
@@ -207,7 +217,7 @@ def generate_targets(
                    unit="item", desc=f"targets {split}", disable=not progress)  # fmt: skip
         for s in todo:
             items: list[dict[str, Any]] = []
-            for group in _batches(shards[s], lengths, cfg.max_frames):
+            for group in length_batches(shards[s], lengths, cfg.max_frames):
                 items.extend(_sample_batch(teacher, dataset, group, cfg, pad))
                 bar.update(len(group))
             save_checkpoint(out / f"{split}_{s:05d}.pt", {"split": split, "items": items})
