@@ -118,13 +118,13 @@ def test_merge_is_json_and_format_table_aligns(run):
         }
     }
     gpu = {"skipped": "no CUDA device (nvidia-smi finds none)"}
-    result = run.merge(HOST, SETTINGS, _flow({4: 0.0215}), peers, gpu, is_default_voice=True)
+    result = run.merge(HOST, SETTINGS, _flow({1: 0.0215}), peers, gpu, is_default_voice=True)
     assert json.loads(json.dumps(result)) == result
     text = run.format_table(result)
     assert "Test CPU @ 2.0GHz (2 cores), 2 threads, onnxruntime 1.31.1 (peers: 1.30.0)" in text
     assert "0.8123" in text and "0.0215" in text
     assert "GPU: skipped: no CUDA device" in text
-    assert "target RTF at 4 steps (worst text) <= 0.02: 0.0215 NOT met" in text
+    assert "target RTF at 1 steps (worst text, issue #13) <= 0.012: 0.0215 NOT met" in text
     table = [ln for ln in text.splitlines() if " | " in ln]
     header = table[0]
     assert header.split(" | ")[0].strip() == "system"
