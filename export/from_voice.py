@@ -51,7 +51,14 @@ from flowaudio.models.vocoder import Vocoder
 from flowaudio.runtime import contract as C
 from flowaudio.runtime.contract import VoiceFormatError, VoiceMeta
 
-__all__ = ["Teacher", "VoiceModels", "load_teacher", "load_voice_models", "resolve_voice_dir"]
+__all__ = [
+    "Teacher",
+    "VoiceModels",
+    "load_teacher",
+    "load_voice_models",
+    "resolve_voice_dir",
+    "source_name",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -231,13 +238,21 @@ class Teacher:
     """Where it came from, as recorded with what is built from it (no machine paths)."""
 
 
+def source_name(source: str | Path) -> str:
+    """How a voice or run is recorded in what is built from it: ``voice:NAME`` or
+    ``run:NAME``, by folder name (no machine path)."""
+    if str(source) == "default":
+        return "voice:default"
+    kind = "voice" if C.is_voice_source(source) else "run"
+    return f"{kind}:{Path(source).resolve().name}"
+
+
 def load_teacher(source: str | Path) -> Teacher:
     """``source``: a voice directory or ``"default"`` (rebuilt from the graphs), or an
     acoustic/distill run directory or checkpoint (its EMA weights)."""
-    path = Path(source)
-    if str(source) == "default" or (path / C.VOICE_JSON).is_file():
+    name = source_name(source)
+    if C.is_voice_source(source):
         models = load_voice_models(source)
-        name = "voice:" + ("default" if str(source) == "default" else path.resolve().name)
         step = (models.meta.provenance.get("acoustic") or {}).get("steps_trained")
         return Teacher(
             models.acoustic, models.acoustic_metadata(), name + (f"@{step}" if step else "")
@@ -245,4 +260,4 @@ def load_teacher(source: str | Path) -> Teacher:
     from flowaudio.export.voice import load_acoustic
 
     run = load_acoustic(source)
-    return Teacher(run.model, dict(run.metadata), f"run:{path.resolve().name}@{run.step}")
+    return Teacher(run.model, dict(run.metadata), f"{name}@{run.step}")

@@ -226,7 +226,7 @@ def load_vocoder(run: str | Path) -> VocoderRun:
         FileNotFoundError: no run or no checkpoint there.
         ValueError: the checkpoint is unreadable, of another task, or inconsistent.
     """
-    if str(run) == "default" or (Path(run) / C.VOICE_JSON).is_file():
+    if C.is_voice_source(run):
         return _vocoder_of_voice(run)
     path = _resolve_checkpoint(run, "vocoder")
     state, weights = _load(path, "vocoder", "generator")

@@ -271,11 +271,11 @@ def finetune(args: argparse.Namespace) -> int:
     import dataclasses
 
     from flowaudio.export.from_voice import load_teacher, resolve_voice_dir
-    from flowaudio.runtime.contract import VoiceMeta
+    from flowaudio.runtime.contract import VoiceMeta, is_voice_source
     from flowaudio.train.finetune import ADAPTER_FILE, finetune
 
     source = load_teacher(args.source)
-    from_voice = str(args.source) == "default" or (Path(args.source) / "voice.json").is_file()
+    from_voice = is_voice_source(args.source)
     if from_voice:  # the export reuses the voice's vocoder
         voice_dir = resolve_voice_dir(args.source)
         meta = VoiceMeta.load(voice_dir)

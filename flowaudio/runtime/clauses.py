@@ -22,10 +22,9 @@ __all__ = ["CLAUSE_MARKS", "split_clauses"]
 CLAUSE_MARKS = (",", ";", ":")
 
 
-def _wrapper(ids: Sequence[int], symbols: Sequence[str]) -> tuple[tuple[int, ...], tuple[int, ...]]:
+def _wrapper(ids: Sequence[int], index: dict[str, int]) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The sentence's leading tokens up to ``<bos>`` (and a blank after it) and its trailing
     tokens from ``<eos>`` (and a blank before it); empty when it has none."""
-    index = {s: i for i, s in enumerate(symbols)}
     bos, eos, blank = index.get("<bos>"), index.get("<eos>"), index.get("<blank>")
     head: tuple[int, ...] = ()
     tail: tuple[int, ...] = ()
@@ -70,14 +69,13 @@ def split_clauses(
     ids = tuple(int(i) for i in ids)
     if len(ids) <= max_tokens:
         return [ids]
-    head, tail = _wrapper(ids, symbols)
-    body = ids[len(head) : len(ids) - len(tail)]
     index = {s: i for i, s in enumerate(symbols)}
+    head, tail = _wrapper(ids, index)
+    body = ids[len(head) : len(ids) - len(tail)]
     marks = {index[m] for m in CLAUSE_MARKS if m in index}
     space = index.get(" ")
     blank = index.get("<blank>")
     budget = max_tokens - len(head) - len(tail)
-
     gaps = {t for t in (space, blank) if t is not None}
 
     def cut_after(start: int) -> int | None:

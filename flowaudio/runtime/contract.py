@@ -97,6 +97,14 @@ SPECTRUM_SCHEMA_VERSION = 3
 SUPPORTED_SCHEMA_VERSIONS = (1, 2, 3)
 
 VOICE_JSON = "voice.json"
+
+
+def is_voice_source(source: str | Path) -> bool:
+    """True when ``source`` names a voice (``"default"`` or a directory holding voice.json)
+    rather than a training run or checkpoint."""
+    return str(source) == "default" or (Path(source) / VOICE_JSON).is_file()
+
+
 ENCODER_ONNX = "encoder.onnx"
 VELOCITY_ONNX = "velocity.onnx"
 VOCODER_ONNX = "vocoder.onnx"

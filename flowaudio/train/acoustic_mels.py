@@ -95,11 +95,10 @@ def load_acoustic_source(
     steps with guidance 1.5 (the teacher's shipped default); ``start_t`` as in
     :class:`AcousticMelSettings`. Returns (model, settings, name)."""
     from flowaudio.export.from_voice import load_teacher, resolve_voice_dir
-    from flowaudio.runtime.contract import VOICE_JSON, VoiceMeta
+    from flowaudio.runtime.contract import VoiceMeta, is_voice_source
 
-    path = Path(source)
     teacher = load_teacher(source)
-    if str(source) == "default" or (path / VOICE_JSON).is_file():
+    if is_voice_source(source):
         defaults = VoiceMeta.load(resolve_voice_dir(source)).defaults
         settings = AcousticMelSettings(
             steps=int(defaults.steps),
@@ -128,26 +127,22 @@ def _generate_group(
     # One item at a time through the sampler so each item's noise depends on its seed only
     # (not on what it was batched with); the alignment above is batched.
     for row, index in enumerate(indices):
-        n_ids = int(batch.id_lengths[row])
+        n_ids, n = int(batch.id_lengths[row]), int(batch.mel_lengths[row])
+        d = durations[row : row + 1, :n_ids]
         if settings.start_t > 0:
-            n = int(batch.mel_lengths[row])
-            mel = _from_recording(
-                model, batch, row, durations[row : row + 1, :n_ids], settings, int(index)
-            )[:, :n]
-            out.append((batch.utt_ids[row], _checked(mel, n, batch.utt_ids[row])))
-            continue
-        result = model.synthesize(
-            batch.ids[row : row + 1, :n_ids],
-            batch.id_lengths[row : row + 1],
-            speakers=batch.speakers[row : row + 1],
-            steps=settings.steps,
-            guidance_scale=settings.guidance_scale,
-            temperature=settings.temperature,
-            seed=settings.seed + int(index),
-            durations=durations[row : row + 1, :n_ids],
-        )
-        n = int(batch.mel_lengths[row])
-        out.append((batch.utt_ids[row], _checked(result.mel[0, :, :n], n, batch.utt_ids[row])))
+            mel = _from_recording(model, batch, row, d, settings, int(index))
+        else:
+            mel = model.synthesize(
+                batch.ids[row : row + 1, :n_ids],
+                batch.id_lengths[row : row + 1],
+                speakers=batch.speakers[row : row + 1],
+                steps=settings.steps,
+                guidance_scale=settings.guidance_scale,
+                temperature=settings.temperature,
+                seed=settings.seed + int(index),
+                durations=d,
+            ).mel[0, :, :n]
+        out.append((batch.utt_ids[row], _checked(mel, n, batch.utt_ids[row])))
     return out
 
 

@@ -59,22 +59,9 @@ class SegmentBatch:
         return SegmentBatch(self.mel.to(device), self.audio.to(device))
 
 
-def _with_mel(item: dict[str, Any], mel_dir: Path | None) -> dict[str, Any]:
-    """``item`` with its mel replaced by the one in ``mel_dir`` (same frames), if given."""
-    if mel_dir is None:
-        return item
-    path = mel_dir / f"{item['id']}.npy"
-    mel = torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
-    if tuple(mel.shape) != tuple(item["mel"].shape):
-        raise ValueError(
-            f"{path}: mel {tuple(mel.shape)} does not match the cache's {tuple(item['mel'].shape)}"
-            "; delete the folder to regenerate it"
-        )
-    return {**item, "mel": mel}
-
-
 class MelSwapDataset(Dataset):
-    """A cache split whose items carry the mels of ``mel_dir`` instead of the recordings'."""
+    """A cache split whose items carry the mels of ``mel_dir`` (same frames) instead of the
+    recordings' (None: the cache's own)."""
 
     def __init__(self, items: TTSDataset, mel_dir: Path | None):
         self.items = items
@@ -84,7 +71,17 @@ class MelSwapDataset(Dataset):
         return len(self.items)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
-        return _with_mel(self.items[index], self.mel_dir)
+        item = self.items[index]
+        if self.mel_dir is None:
+            return item
+        path = self.mel_dir / f"{item['id']}.npy"
+        mel = torch.from_numpy(np.load(path, allow_pickle=False).astype(np.float32))
+        if tuple(mel.shape) != tuple(item["mel"].shape):
+            raise ValueError(
+                f"{path}: mel {tuple(mel.shape)} does not match the cache's "
+                f"{tuple(item['mel'].shape)}; delete the folder to regenerate it"
+            )
+        return {**item, "mel": mel}
 
 
 class SegmentDataset(Dataset):
@@ -171,11 +168,11 @@ class VocoderTask(TrainTask):
                 f"--init {init}: its generator does not have the shape of this run's model "
                 f"config (use its own sizes: {source.config.get('model')}): {exc}"
             ) from exc
-        is_voice = str(init) == "default" or (Path(init) / "voice.json").is_file()
-        name = "default" if str(init) == "default" else Path(init).resolve().name
+        from flowaudio.export.from_voice import source_name
+
         logger.info("generator initialised from %s (%d steps trained)", init, source.step)
         return {
-            "source": ("voice:" if is_voice else "run:") + name,
+            "source": source_name(init),
             "steps_trained": source.step,
             "corpus": Path(str(source.metadata["corpus"])).name
             if source.metadata.get("corpus")
@@ -347,15 +344,20 @@ def _run_mels(
         if stored is None:
             _write_json(record, {"source": None, "key": None})
         return None, None
-    from flowaudio.train.acoustic_mels import generate_acoustic_mels, load_acoustic_source
+    from flowaudio.train.acoustic_mels import (
+        acoustic_mels_dir,
+        generate_acoustic_mels,
+        load_acoustic_source,
+    )
 
     model, settings, name = load_acoustic_source(acoustic, start_t)
-    folder = generate_acoustic_mels(model, data, settings, name, progress=progress)
-    if stored is not None and stored.get("key") != folder.name:
+    # Refuse other mels before spending minutes generating them.
+    if stored is not None and stored.get("key") != acoustic_mels_dir(model, settings, data).name:
         raise ConfigError(
             f"{out} was started on mels {stored.get('source') or 'of the recordings'}, not on "
             f"those of {name}; resume without --acoustic-mels or choose a new --out"
         )
+    folder = generate_acoustic_mels(model, data, settings, name, progress=progress)
     if stored is None:
         _write_json(record, {"source": name, "key": folder.name, "settings": to_dict(settings)})
     return folder, f"acoustic:{name}"
@@ -363,9 +365,8 @@ def _run_mels(
 
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     import json
-    import os
+
+    from flowaudio.data.corpus._files import write_text_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, json.dumps(data, indent=2))
