@@ -12,7 +12,8 @@ Cache layout (``CACHE_FORMAT_VERSION`` 1)::
     CACHE/report.tsv         every skipped file and repaired line, with the reason (also logged)
 
 What is skipped, by rule (each reported in report.tsv): unreadable, missing, too short, too long
-or silent audio; samples outside [-1, 1] beyond ``_MAX_PEAK`` (a float WAV that was never
+or silent audio; audio with fewer mel frames than tokens (the aligner gives every token a frame);
+samples outside [-1, 1] beyond ``_MAX_PEAK`` (a float WAV that was never
 scaled: clipping it would train on noise); a WAV whose header promises more samples than the file
 holds (a copy cut short); empty or unpronounceable text; the same audio (equal samples) listed
 twice with different transcripts (both: which one is right cannot be known; with equal
@@ -161,7 +162,8 @@ def _process(utt: Utterance) -> _Result:
         try:
             old = json.loads(meta_path.read_text(encoding="utf-8"))
             if old.get("source") == source and old.get("text") == utt.text:
-                return _Result(utt.id, True)
+                fast = _too_fast(int(old.get("n_frames", 1)), int(old.get("n_ids", 0)))
+                return _Result(utt.id, not fast, fast)
         except (OSError, ValueError):
             pass  # unreadable leftovers are recomputed
     try:
@@ -211,6 +213,9 @@ def _compute(
     # Trim to whole frames so that audio and mel line up exactly (frames * hop samples).
     frames = len(audio) // acfg.hop_length
     audio = audio[: frames * acfg.hop_length]
+    fast = _too_fast(frames, len(tok.ids))
+    if fast:
+        return _Result(utt.id, False, fast)
     mel = log_mel_spectrogram(audio, acfg)
     pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
     _atomic_npz(
@@ -234,6 +239,17 @@ def _compute(
     }
     _atomic_text(meta_path, json.dumps(meta, ensure_ascii=False))
     return _Result(utt.id, True, computed=True)
+
+
+def _too_fast(frames: int, tokens: int) -> str:
+    """Why an item cannot be aligned ("" when it can): the monotonic alignment gives every
+    token at least one mel frame."""
+    if frames >= tokens:
+        return ""
+    return (
+        f"spoken faster than one mel frame per token ({frames} frames for {tokens} tokens): "
+        "the aligner needs at least one frame per token (a wrong transcript, or audio cut short)"
+    )
 
 
 def _atomic_npz(path: Path, **arrays: np.ndarray) -> None:

@@ -29,7 +29,7 @@ def write_ljspeech(root: Path, n: int = 6, sr: int = 22050) -> Path:
     lines = []
     for i in range(n):
         name = f"LJ001-{i:04d}"
-        sf.write(root / "wavs" / f"{name}.wav", tone(1.0 + 0.2 * i, sr, seed=i), sr)
+        sf.write(root / "wavs" / f"{name}.wav", tone(2.5 + 0.2 * i, sr, seed=i), sr)
         text = TEXTS[i % len(TEXTS)]
         lines.append(f"{name}|{text}|{text}")
     (root / "metadata.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
@@ -42,7 +42,7 @@ def write_multispeaker(root: Path, speakers=("alice", "bob"), per=5, sr=16000) -
         (root / "wavs" / spk).mkdir(parents=True)
         for i in range(per):
             rel = f"wavs/{spk}/{i:03d}.wav"
-            sf.write(root / rel, tone(0.8 + 0.3 * i, sr, freq=150 + 60 * s, seed=10 * s + i), sr)
+            sf.write(root / rel, tone(2.5 + 0.3 * i, sr, freq=150 + 60 * s, seed=10 * s + i), sr)
             rows.append(f"{rel}|{spk}|{TEXTS[(i + s) % len(TEXTS)]}")
     (root / "metadata.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     return root

@@ -46,7 +46,7 @@ def test_prepare_resamples_ljspeech(ljspeech_dir, tmp_path):
     s = prepare_dataset(ljspeech_dir, tmp_path / "c", CFG, workers=1, progress=False)
     assert s.n_items == 6 and s.speakers == ("lj",)
     meta = json.loads((tmp_path / "c" / "items" / "LJ001-0000.json").read_text())
-    assert abs(meta["seconds"] - 1.0) < 0.02  # 22.05 kHz source, 16 kHz cache
+    assert abs(meta["seconds"] - 2.5) < 0.02  # 22.05 kHz source, 16 kHz cache
 
 
 def test_bad_files_are_reported_and_skipped(multi_dir, tmp_path):
@@ -54,6 +54,7 @@ def test_bad_files_are_reported_and_skipped(multi_dir, tmp_path):
     sf.write(multi_dir / "short.wav", tone(0.1, 16000), 16000)
     sf.write(multi_dir / "silent.wav", np.zeros(16000, dtype=np.float32), 16000)
     sf.write(multi_dir / "long.wav", tone(25.0, 16000), 16000)
+    sf.write(multi_dir / "fast.wav", tone(0.8, 16000), 16000)
     extra = [
         "wavs/alice/corrupt.wav|alice|A corrupt file.",
         "wavs/alice/missing.wav|alice|A missing file.",
@@ -62,6 +63,7 @@ def test_bad_files_are_reported_and_skipped(multi_dir, tmp_path):
         "short.wav|bob|Too short.",
         "silent.wav|bob|Nothing to hear.",
         "long.wav|bob|Far too long.",
+        "fast.wav|bob|Far more words than anybody could ever say in less than one second.",
         "broken line without separators",
     ]
     with (multi_dir / "metadata.csv").open("a") as fh:
@@ -74,10 +76,11 @@ def test_bad_files_are_reported_and_skipped(multi_dir, tmp_path):
     assert "too short" in report["short.wav"]
     assert "silent" in report["silent.wav"]
     assert "too long" in report["long.wav"]
+    assert "faster than one mel frame per token" in report["fast.wav"]
     assert any("empty text" in r for r in report.values())
     assert any("unpronounceable" in r for r in report.values())
     assert any("expected 'audio_path|speaker|text'" in r for r in report.values())
-    assert s.n_skipped == 8
+    assert s.n_skipped == 9
 
 
 def test_prepare_is_resumable_and_idempotent(multi_dir, tmp_path):
