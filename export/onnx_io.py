@@ -36,7 +36,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import Tensor, nn
 
 from flowaudio.config import parse_choice
-from flowaudio.export.optimize import conv1d_as_matmul, quantize_int8
+from flowaudio.export.optimize import conv1d_as_matmul, int8_sensitive, quantize_int8
 from flowaudio.runtime.contract import OPSET
 
 __all__ = ["FP16_MIN_ELEMENTS", "Weights", "export_graph", "set_metadata", "weights_to_float16"]
@@ -71,6 +71,7 @@ def export_graph(
     dynamic_axes: Mapping[str, Mapping[int, str]],
     metadata: Mapping[str, str] | None = None,
     weights: Weights | str = Weights.FLOAT32,
+    int8_keep_sensitive: bool = False,
 ) -> Path:
     """Trace ``module`` on ``example`` and write it to ``path`` as a checked ONNX model.
 
@@ -86,6 +87,9 @@ def export_graph(
         weights: the :class:`Weights` format of the stored graph (``int8``: see
             :func:`flowaudio.export.optimize.quantize_int8`; callers pass it only for the graphs in
             :data:`flowaudio.export.optimize.INT8_GRAPHS`).
+        int8_keep_sensitive: with ``int8``, keep float32 the MatMuls that int8 hurts most,
+            measured on ``example`` (:func:`flowaudio.export.optimize.int8_sensitive`); their
+            names are stored in the graph's metadata (``flowaudio.int8_float``).
 
     Returns:
         ``path``.
@@ -117,7 +121,13 @@ def export_graph(
         proto = weights_to_float16(proto)
     elif weights is Weights.INT8:
         # Convolutions become MatMuls first, so that quantization reaches them.
-        proto = quantize_int8(conv1d_as_matmul(proto))
+        proto = conv1d_as_matmul(proto)
+        keep: list[str] = []
+        if int8_keep_sensitive:
+            feeds = {n: t.detach().cpu().numpy() for n, t in zip(input_names, example, strict=True)}
+            keep = int8_sensitive(proto, [feeds])
+        proto = quantize_int8(proto, keep)
+        metadata = {**(metadata or {}), "flowaudio.int8_float": ",".join(keep)}
     if metadata:
         set_metadata(proto, metadata)
     onnx.checker.check_model(proto, full_check=True)

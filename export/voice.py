@@ -494,6 +494,7 @@ def _write_graphs(
         },
         metadata("velocity"),
         stored_as("velocity"),
+        int8_keep_sensitive=True,  # a one-step student adds its velocity error to the mel
     )
     if vocoder is None:
         return

@@ -118,8 +118,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         "default (--full: every weight), folded into the weights at export and also written "
         "as OUT/adapter.pt. Without --config the settings follow the amount of training audio: "
         "batches of a quarter of the data within [1000, 6000] frames, 45 passes over the "
-        "data within [200, 3000] steps (10 minutes: ~280 steps), learning rate 1e-3 (LoRA) or 1e-4 (--full) with a 1/20 warm-up and "
-        "cosine decay, validation every tenth of the run, early stop after 3 validations "
+        "data within [200, 3000] steps (10 minutes: ~280 steps), learning rate 1e-3 (LoRA) or "
+        "1e-4 (--full) with a 1/20 warm-up and cosine decay, validation every tenth of the "
+        "run, early stop after 3 validations "
         "without a 0.5 percent gain. Resumable (re-run the same command; Ctrl-C saves), "
         "progress bar, TensorBoard in OUT/tensorboard. The export reuses the voice's vocoder.",
         """

@@ -8,7 +8,13 @@ import onnxruntime as ort
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from flowaudio.export.optimize import INT8_WEIGHT_LIMIT, conv1d_as_matmul, quantize_int8
+from flowaudio.export.optimize import (
+    INT8_WEIGHT_LIMIT,
+    conv1d_as_matmul,
+    int8_sensitive,
+    quantizable_matmuls,
+    quantize_int8,
+)
 
 
 def _model(nodes, inputs, output, initializers) -> onnx.ModelProto:
@@ -104,3 +110,34 @@ def test_quantize_int8_stores_int8_weights_and_stays_close():
     model = ((x_q - int(zero)) @ w_q) * (x_scale * w_scale)
     # an activation on a rounding tie may land one step away: one product's worth
     assert np.abs(out - model).max() <= 1e-5 + x_scale * np.abs(w).max()
+
+
+def test_int8_sensitive_finds_the_matmul_int8_hurts_and_quantize_keeps_it_float():
+    # Five MatMuls side by side, summed; every column of m1's weight has one entry 200x the
+    # rest, so its int8 scale rounds the others away: int8 on it alone costs far more than on
+    # any other, and keeping it float32 leaves one MatMul with a float weight in the graph.
+    rng = np.random.default_rng(0)
+    weights = [rng.standard_normal((32, 32)).astype(np.float32) / 6 for _ in range(5)]
+    weights[1][rng.integers(0, 32, 32), np.arange(32)] = 40.0
+    nodes = [helper.make_node("Transpose", ["x"], ["xt"], name="to_btc", perm=[0, 2, 1])]
+    total = None
+    for i in range(5):
+        nodes.append(helper.make_node("MatMul", ["xt", f"w{i}"], [f"h{i}"], name=f"m{i}"))
+        if total is None:
+            total = f"h{i}"
+        else:
+            nodes.append(helper.make_node("Add", [total, f"h{i}"], [f"s{i}"], name=f"add{i}"))
+            total = f"s{i}"
+    nodes.append(helper.make_node("Transpose", [total], ["y"], name="to_bct", perm=[0, 2, 1]))
+    inits = [numpy_helper.from_array(w, f"w{i}") for i, w in enumerate(weights)]
+    model = _model(nodes, [("x", ["B", 32, "T"])], "y", inits)
+    assert quantizable_matmuls(model) == ["m0", "m1", "m2", "m3", "m4"]
+    feed = {"x": rng.standard_normal((2, 32, 50)).astype(np.float32)}
+    assert int8_sensitive(model, [feed], ratio=4.0) == ["m1"]
+    kept = quantize_int8(model, keep_float=["m1"])
+    float_matmuls = [n.name for n in kept.graph.node if n.op_type == "MatMul"]
+    assert float_matmuls == ["m1"]  # the others became int8 kernels
+    reference = _run(model, feed)
+    err_kept = np.abs(_run(kept, feed) - reference).mean()
+    err_all = np.abs(_run(quantize_int8(model), feed) - reference).mean()
+    assert err_kept < err_all / 3
