@@ -6,8 +6,7 @@ with every voice, in turn, and the table is the median per voice and text: drift
 voices alike and the ratios hold. Texts: bench/runtime.py's short, medium and long.
 
 example:
-  python bench/voice_ab.py flowaudio/voices/default voices/int8 --rounds 10 \
-      --out bench/results/voice_ab_int8.json
+  python bench/voice_ab.py flowaudio/voices/default voices/int8 --out ab.json
 """
 
 from __future__ import annotations
