@@ -1,4 +1,4 @@
-"""Which MatMuls of a voice's velocity graph int8 hurts, and what keeping them float buys back.
+r"""Which MatMuls of a voice's velocity graph int8 hurts, and what keeping them float buys back.
 
 Issue #15's int8 lever: the whole-graph dynamic int8 of ``flowaudio export --int8`` fails
 verification on the one-step default voice (end-to-end 0.06-0.20 against a 0.05 bound): a
