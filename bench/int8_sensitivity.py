@@ -24,12 +24,15 @@ import argparse
 import csv
 import json
 import logging
-import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import host_info
 
 
 class Recorder:
@@ -161,9 +164,7 @@ def main() -> None:
         "voice": str(args.voice),
         "sentences": len(texts),
         "velocity_calls": len(feeds),
-        "threads": args.threads,
-        "load_average_1min": os.getloadavg()[0],
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
+        "host": host_info(args.threads),
         "float32_seconds": float_time,
         "alone": alone,
         "order": order,

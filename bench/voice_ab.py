@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from run import host_info
 from runtime import TEXTS, recorded_path
 
 
@@ -56,12 +56,9 @@ def main() -> None:
                           "vs_first": ratio})  # fmt: skip
             print(f"{recorded_path(Path(key)):40s} {name:7s} rtf={median:.4f} ({ratio:.2f}x)")
     result = {
-        "threads": args.threads,
+        "host": host_info(args.threads),
         "rounds": args.rounds,
         "steps": args.steps,
-        "cpu_count": os.cpu_count(),
-        "load_average_1min": os.getloadavg()[0],
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %z"),
         "table": table,
     }
     if args.out:
