@@ -96,6 +96,14 @@ def host_info(threads: int) -> dict[str, Any]:
     }
 
 
+def write_result(path: Path | None, result: dict[str, Any], indent: int = 1) -> None:
+    """``result`` as JSON at ``path`` (folders created); nothing when ``path`` is None."""
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=indent) + "\n", encoding="utf-8")
+
+
 # -- peers -----------------------------------------------------------------------------------
 
 

@@ -12,14 +12,13 @@ example:
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import host_info
+from run import host_info, write_result
 from runtime import TEXTS, recorded_path
 
 
@@ -61,9 +60,7 @@ def main() -> None:
         "steps": args.steps,
         "table": table,
     }
-    if args.out:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    write_result(args.out, result)
 
 
 if __name__ == "__main__":
