@@ -5,7 +5,8 @@ verification on the one-step default voice (end-to-end 0.06-0.20 against a 0.05 
 one-step student adds its velocity error straight to the mel. This measures, on the velocity
 graph's real inputs (recorded while the float32 voice synthesizes held-out sentences):
 
-1. each quantizable MatMul alone in int8 (every other float32): its share of the error;
+1. each quantizable MatMul alone in int8 (every other float32): its share of the error
+   (:func:`flowaudio.export.optimize.int8_errors`, what the export ranks);
 2. the whole graph in int8 with the k most sensitive MatMuls kept float32, for growing k:
    the error and the graph's time (median of --runs passes over the recorded inputs).
 
@@ -124,7 +125,12 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     import onnx
 
-    from flowaudio.export.optimize import conv1d_as_matmul, quantizable_matmuls, quantize_int8
+    from flowaudio.export.optimize import (
+        conv1d_as_matmul,
+        int8_errors,
+        quantizable_matmuls,
+        quantize_int8,
+    )
 
     with args.test_set.open(encoding="utf-8") as fh:
         rows = list(csv.DictReader(fh, delimiter="|"))
@@ -136,14 +142,10 @@ def main() -> None:
     ref = outputs(ref_sess, feeds)
     print(f"{len(feeds)} velocity calls, {len(names)} quantizable MatMuls")
 
-    alone = {}
-    for name in names:
-        q = quantize_int8(
-            onnx.ModelProto.FromString(base.SerializeToString()), [n for n in names if n != name]
-        )
-        alone[name] = error(outputs(session(q, 1), feeds), ref, feeds)
-        print(f"  alone {alone[name]['mean_abs']:.5f} {name}")
-    order = sorted(names, key=lambda n: -alone[n]["mean_abs"])
+    alone = int8_errors(base, feeds)  # what the export's rule ranks (int8_sensitive)
+    for name, err in alone.items():
+        print(f"  alone {err:.5f} {name}")
+    order = sorted(names, key=lambda n: -alone[n])
 
     float_time = timing(ref_sess, feeds, args.runs)
     rows_out = [{"keep_float": "all", "k": len(names), **error(ref, ref, feeds)}]

@@ -93,8 +93,8 @@ ADAPTER_FORMAT = 1
 # settings from the amount of data
 
 
-def derive_train_config(train_seconds: float, train_frames: int, adaptation: Adaptation | str):
-    """Training settings for ``train_seconds`` of training audio (``train_frames`` mel frames).
+def derive_train_config(train_frames: int, adaptation: Adaptation | str):
+    """Training settings for ``train_frames`` mel frames of training audio.
 
     - batch: a quarter of the data's frames, within [1000, 6000] (at least ~4 updates per pass);
     - steps: 45 passes over the data, within [200, 3000] (3 and 5 min: 200 steps; 10 min:
@@ -553,7 +553,7 @@ def finetune(
         model = dataclasses.replace(source.config, speaker=speaker_cfg)
         train = cfg.train
         if requested == AUTO:
-            train = derive_train_config(train_seconds, train_frames, adaptation)
+            train = derive_train_config(train_frames, adaptation)
         return dataclasses.replace(cfg, model=model, finetune=ft, train=train)
 
     if stored is not None and adapt(stored).finetune != stored.finetune:
