@@ -97,16 +97,17 @@ def derive_train_config(train_frames: int, adaptation: Adaptation | str):
     """Training settings for ``train_frames`` mel frames of training audio.
 
     - batch: a quarter of the data's frames, within [1000, 6000] (at least ~4 updates per pass);
-    - steps: 45 passes over the data, within [200, 3000] (3 and 5 min: 200 steps; 10 min:
-      ~280 steps, ~30 min on 2 CPU cores; 20 min: ~560). Measured on the default voice: the
-      validation loss flattened after ~40 passes at 5 minutes (early stop at 47), so more
-      passes only cost time; early stopping ends a run sooner when it stops improving;
+    - steps: 35 passes over the data, within [200, 3000] (3 and 5 min: 200 steps; 10 min:
+      ~190-220 steps, ~25-30 min on 2 CPU cores; 20 min: ~440). Measured on the default voice:
+      the validation loss flattened after ~40 passes at 5 minutes and after ~32 at 10 minutes
+      (45 passes, 240 steps, 33 min: past the 30-minute budget), so more passes only cost
+      time; early stopping ends a run sooner when it stops improving;
     - learning rate: 1e-3 for LoRA (small zero-started adapters), 1e-4 for full fine-tuning
       (every weight of a trained model moves), 5% warm-up, cosine decay to 10%;
     - validation (and checkpoint) every tenth of the run; weight average over ~a tenth too.
     """
     max_frames = int(min(max(train_frames // 4, 1000), 6000))
-    passes = 45
+    passes = 35
     max_steps = int(min(max(math.ceil(passes * train_frames / max_frames), 200), 3000))
     lora = Adaptation(adaptation) is Adaptation.LORA
     every = max(20, max_steps // 10)

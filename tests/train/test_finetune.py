@@ -86,11 +86,11 @@ def test_merge_state_dict_equals_merging_the_modules():
 
 
 def test_training_settings_follow_the_amount_of_data():
-    short, ten, long = (derive_train_config(m * 3750, "lora") for m in (2, 10, 120))
-    # 45 passes over the data: 2 min are 4 batches (-> the 200-step floor), 10 min 6.25
-    assert (short.max_steps, ten.max_steps, long.max_steps) == (200, 282, 3000)
+    short, ten, long = (derive_train_config(m * 3750, "lora") for m in (2, 10, 240))
+    # 35 passes over the data: 2 min are 4 batches (-> the 200-step floor), 10 min 6.25
+    assert (short.max_steps, ten.max_steps, long.max_steps) == (200, 219, 3000)
     assert short.max_frames == 1875 and ten.max_frames == 6000
-    assert short.warmup_steps < short.max_steps and ten.val_every == 28
+    assert short.warmup_steps < short.max_steps and ten.val_every == 21
     assert derive_train_config(37500, "full").lr < ten.lr
 
 
