@@ -25,8 +25,13 @@ How graph tensors map back to ``state_dict`` keys (TorchScript exporter, opset 1
   MatMul``) names the module, so ``encoder.layers.0.attn.qkv.weight`` is that tensor transposed;
 - ``mel_mean``, ``mel_std`` and the null speaker vector come from voice.json.
 
-int8 voices cannot be made trainable (their MatMul weights are quantized); export the run as
-float32 or float16 for that.
+- an ``int8`` voice (``flowaudio export --int8``, the default voice) stores quantized MatMul
+  weights as ``NAME_quantized`` with a per-column ``NAME_scale`` and ``NAME_zero_point``: they
+  come back dequantized, so the rebuilt model is the int8 voice's (7-bit weights), not the
+  float model it was exported from; onnxruntime's quantizer stores a Gemm's weight transposed as
+  ``NAME_Transposed``; a convolution the export rewrote as a MatMul (its int8 form, see
+  :func:`flowaudio.export.optimize.conv1d_as_matmul`) holds ``W2[j C_in + c, o] = W[o, c, j]``
+  under ``SCOPE/Conv__cl_weight``, k read from its ``..._start{j}`` slice constants.
 """
 
 from __future__ import annotations
@@ -64,7 +69,6 @@ logger = logging.getLogger(__name__)
 
 _ACOUSTIC_PREFIX = "model."
 _VOCODER_PREFIX = "vocoder."
-_QUANTIZED_OPS = {"DynamicQuantizeMatMul", "MatMulInteger", "DynamicQuantizeLinear"}
 
 
 @dataclass(frozen=True)
@@ -117,19 +121,15 @@ def _graph_tensors(path: Path, prefix: str) -> tuple[dict[str, np.ndarray], dict
     ``named``: initializers and constants whose name starts with ``prefix`` (prefix removed),
     with float16 copies cast back. ``scoped``: the right-hand weights of MatMul nodes under
     anonymous names, keyed by the module path of the node's scope, transposed to
-    ``nn.Linear``'s (out, in) layout.
+    ``nn.Linear``'s (out, in) layout, or back to a ``Conv1d``'s (out, in, k) for a convolution
+    the int8 export rewrote as a MatMul. int8 weights come back dequantized (see
+    :func:`_dequantized`).
     """
     try:
         proto = onnx.load(str(path))
     except Exception as exc:  # onnx raises DecodeError, OSError, ...: all mean "not a graph"
         raise VoiceFormatError(f"{path}: not a readable ONNX graph ({exc}); re-export it") from exc
     graph = proto.graph
-    quantized = sorted({n.op_type for n in graph.node} & _QUANTIZED_OPS)
-    if quantized:
-        raise ValueError(
-            f"{path} holds int8-quantized weights ({', '.join(quantized)}): an int8 voice cannot "
-            "be trained further; start from the float32 or float16 export of the same run"
-        )
     values = {init.name: numpy_helper.to_array(init) for init in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
@@ -137,17 +137,79 @@ def _graph_tensors(path: Path, prefix: str) -> tuple[dict[str, np.ndarray], dict
     for node in graph.node:
         if node.op_type == "Cast" and node.input[0] in values and node.input[0].endswith("__fp16"):
             values[node.output[0]] = values[node.input[0]].astype(np.float32)
+    values.update(_dequantized(graph, values, path))
     named = {k[len(prefix) :]: v for k, v in values.items() if k.startswith(prefix)}
+    # onnxruntime's int8 quantizer rewrites a Gemm as a MatMul on NAME_Transposed (in, out)
+    for key in [k for k in named if k.endswith(_TRANSPOSED)]:
+        named[key[: -len(_TRANSPOSED)]] = named.pop(key).T
     scoped: dict[str, np.ndarray] = {}
     for node in graph.node:
-        weight = node.input[1] if node.op_type == "MatMul" and len(node.input) == 2 else None
-        if weight is None or weight not in values or weight.startswith(prefix):
+        if node.op_type == "MatMul" and len(node.input) == 2:
+            weight = node.input[1]
+        elif node.op_type == "MatMulInteger":
+            weight = node.input[1].removesuffix(_QUANTIZED)
+        else:
             continue
-        scope = node.name.strip("/").rsplit("/", 1)[0].replace("/", ".")
+        if weight not in values or weight.startswith(prefix) or values[weight].ndim != 2:
+            continue
+        scope = _module_path(node.name)
         scope = scope[len(prefix) :] if scope.startswith(prefix) else scope
-        if values[weight].ndim == 2:
+        if weight.endswith(_CONV_MATRIX):  # optimize.conv1d_as_matmul: W2[j C_in + c, o]
+            stem = weight.removesuffix("_weight")  # SCOPE/Conv__cl; its im2col slices:
+            k = max(1, sum(1 for n in graph.node if n.name.startswith(f"{stem}_slice")))
+            matrix = values[weight]
+            c_in, c_out = matrix.shape[0] // k, matrix.shape[1]
+            scoped[f"{scope}.weight"] = matrix.reshape(k, c_in, c_out).transpose(2, 1, 0)
+        else:
             scoped[f"{scope}.weight"] = values[weight].T
     return named, scoped
+
+
+def _module_path(node_name: str) -> str:
+    """``/decoder/down.0/ffn/ffn.0/Conv__cl_matmul`` -> ``decoder.down.0.ffn.0``: the scope
+    without the op, a child of an ``nn.Sequential`` named by its full name after its parent's
+    (``ffn``, then ``ffn.0``)."""
+    path: list[str] = []
+    for part in node_name.strip("/").split("/")[:-1]:
+        if path and part.startswith(path[-1] + "."):
+            path[-1] = part
+        else:
+            path.append(part)
+    return ".".join(path)
+
+
+_QUANTIZED = "_quantized"
+_TRANSPOSED = "_Transposed"
+_CONV_MATRIX = "__cl_weight"
+
+
+def _dequantized(
+    graph: onnx.GraphProto, values: Mapping[str, np.ndarray], path: Path
+) -> dict[str, np.ndarray]:
+    """The float32 weights of an int8 graph's MatMulInteger nodes, by their names before
+    quantization: ``W = (q - zero_point) * scale`` per output column, from onnxruntime's
+    ``NAME_quantized`` / ``NAME_zero_point`` / ``NAME_scale`` initializers. These are the
+    weights the int8 voice computes with (7-bit, per channel), not the float ones it was
+    exported from: a model rebuilt from an int8 voice reproduces that voice."""
+    out = {}
+    for node in graph.node:
+        if node.op_type != "MatMulInteger" or not node.input[1].endswith(_QUANTIZED):
+            continue
+        base = node.input[1].removesuffix(_QUANTIZED)
+        parts = [values.get(base + suffix) for suffix in (_QUANTIZED, "_zero_point", "_scale")]
+        if any(part is None for part in parts):
+            raise VoiceFormatError(
+                f"{path}: int8 weight {base!r} lacks its zero point or scale; re-export the voice"
+            )
+        q, zero, scale = parts
+        out[base] = ((q.astype(np.float32) - zero.astype(np.float32)) * scale).astype(np.float32)
+    if out:
+        logger.info(
+            "%s: %d int8 weights dequantized (the model starts from the int8 voice's weights)",
+            path.name,
+            len(out),
+        )
+    return out
 
 
 def _fill(module: nn.Module, found: Mapping[str, np.ndarray], skip: set[str], where: str) -> None:
@@ -192,7 +254,6 @@ def load_voice_models(voice: str | Path) -> VoiceModels:
         FileNotFoundError: no such voice.
         VoiceFormatError: voice.json lacks the model configs, or the graphs do not hold the
             weights they describe.
-        ValueError: an int8 voice (its weights are quantized).
     """
     voice_dir = resolve_voice_dir(voice)
     meta = VoiceMeta.load(voice_dir)

@@ -16,10 +16,10 @@ A graph is stored in one of the :class:`Weights` formats:
   graph's session 41 MB of RSS vs 34 MB for float32).
 - ``int8`` (:mod:`flowaudio.export.optimize`; only the graphs of
   :data:`flowaudio.export.optimize.INT8_GRAPHS`, the others stay float32): 1-D convolutions
-  rewritten as MatMuls, then every MatMul weight stored as int8 with dynamically quantized
-  activations. Measured on the ``small`` voice with 2 threads: a 4-step synthesis 0.64-0.8x the time
-  of float32 (on a busy machine), velocity + vocoder files 39 -> 14 MB, peak RSS of a synthesis
-  170 -> 150 MB.
+  rewritten as MatMuls, then the MatMul weights stored as int8 with dynamically quantized
+  activations (those a caller names, or finds sensitive, stay float32). Measured on the ``small``
+  voice with 2 threads: a 4-step synthesis 0.64-0.8x the time of float32 (on a busy machine),
+  velocity + vocoder files 39 -> 14 MB, peak RSS of a synthesis 170 -> 150 MB.
 """
 
 from __future__ import annotations
@@ -36,7 +36,11 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import Tensor, nn
 
 from flowaudio.config import parse_choice
-from flowaudio.export.optimize import conv1d_as_matmul, int8_sensitive, quantize_int8
+from flowaudio.export.optimize import (
+    conv1d_as_matmul,
+    int8_sensitive,
+    quantize_int8,
+)
 from flowaudio.runtime.contract import OPSET
 
 __all__ = ["FP16_MIN_ELEMENTS", "Weights", "export_graph", "set_metadata", "weights_to_float16"]
@@ -72,6 +76,7 @@ def export_graph(
     metadata: Mapping[str, str] | None = None,
     weights: Weights | str = Weights.FLOAT32,
     int8_keep_sensitive: bool = False,
+    int8_only: Sequence[str] = (),
 ) -> Path:
     """Trace ``module`` on ``example`` and write it to ``path`` as a checked ONNX model.
 
@@ -90,6 +95,8 @@ def export_graph(
         int8_keep_sensitive: with ``int8``, keep float32 the MatMuls that int8 hurts most,
             measured on ``example`` (:func:`flowaudio.export.optimize.int8_sensitive`); their
             names are stored in the graph's metadata (``flowaudio.int8_float``).
+        int8_only: with ``int8``, name prefixes of the MatMuls int8 may reach (empty: all);
+            the others stay float32 (see :data:`flowaudio.export.optimize.INT8_ONLY`).
 
     Returns:
         ``path``.
@@ -123,9 +130,17 @@ def export_graph(
         # Convolutions become MatMuls first, so that quantization reaches them.
         proto = conv1d_as_matmul(proto)
         keep: list[str] = []
+        if int8_only:
+            # Gemm too: onnxruntime's dynamic quantizer first rewrites a Gemm as a MatMul
+            # named NAME_MatMul, and matches the excluded names after that.
+            keep = [
+                n.name + ("_MatMul" if n.op_type == "Gemm" else "")
+                for n in proto.graph.node
+                if n.op_type in ("MatMul", "Gemm") and not n.name.startswith(tuple(int8_only))
+            ]
         if int8_keep_sensitive:
             feeds = {n: t.detach().cpu().numpy() for n, t in zip(input_names, example, strict=True)}
-            keep = int8_sensitive(proto, [feeds])
+            keep += [n for n in int8_sensitive(proto, [feeds]) if n not in keep]
         proto = quantize_int8(proto, keep)
         metadata = {**(metadata or {}), "flowaudio.int8_float": ",".join(keep)}
     if metadata:

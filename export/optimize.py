@@ -54,6 +54,7 @@ from onnx import helper, numpy_helper
 
 __all__ = [
     "INT8_GRAPHS",
+    "INT8_ONLY",
     "INT8_WEIGHT_LIMIT",
     "SENSITIVE_RATIO",
     "conv1d_as_matmul",
@@ -63,11 +64,20 @@ __all__ = [
     "quantize_int8",
 ]
 
-INT8_GRAPHS = ("velocity", "vocoder")
-"""Graphs whose weights ``weights="int8"`` quantizes. The encoder stays float32: it runs once
-per sentence, and its log-durations are rounded to whole frames, so its int8 error (measured
-~0.01 in log-duration) changed the length of 3 of 5 test sentences; the fused graph holds the
-encoder, so it stays float32 too."""
+INT8_GRAPHS = ("encoder", "velocity", "vocoder")
+"""Graphs whose weights ``weights="int8"`` quantizes (in the encoder only the MatMuls that
+:data:`INT8_ONLY` names). The fused graph holds the whole encoder, duration predictor
+included, so it stays float32."""
+
+INT8_ONLY = {"encoder": ("/encoder/layers.",)}
+"""Per graph, the name prefixes of the MatMuls (and Gemms) int8 may reach (a graph not listed:
+every one). The encoder's log-durations are rounded to whole frames, so what feeds them directly
+stays float32: the prenet, the mu projection, the speaker projections and the duration
+predictor. Measured on the default voice: int8 on every encoder MatMul changed the length of 3
+of 5 test sentences; on the transformer layers alone the encoder takes 0.78x its time (32.6 ->
+25.3 ms for 339 tokens, 2 threads) and on the 40 held-out sentences of the voice's report the
+total frames per speaker stay within 0.07% of the float16 voice's, while 12% of the tokens
+start or end a frame earlier or later (float32 encoder: 0.7%)."""
 
 INT8_WEIGHT_LIMIT = 64
 """Largest magnitude of a quantized weight: with uint8 activations (at most 255) two products
@@ -311,7 +321,15 @@ def int8_errors(
 
 class _PreprocessHint(logging.Filter):
     """Drops quantize_dynamic's advice to run ``quant_pre_process`` first (a warning on the root
-    logger at every call): measured on these graphs, it changes neither speed nor error."""
+    logger at every call): measured on these graphs, it changes neither speed nor error. Also
+    its INFO lines on the root logger, one per dynamically quantized activation ("Quantization
+    parameters for tensor ... not specified": dynamic quantization has none by design) and per
+    activation-by-activation MatMul ("Ignore MatMul due to non constant B")."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return "pre-processing before quantization" not in record.getMessage()
+        message = record.getMessage()
+        return not (
+            "pre-processing before quantization" in message
+            or message.startswith("Quantization parameters for tensor")
+            or message.startswith("Ignore MatMul due to non constant B")
+        )

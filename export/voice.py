@@ -35,7 +35,7 @@ import torch
 from flowaudio.audio.config import AudioConfig
 from flowaudio.config import ConfigError, from_dict, parse_choice, to_dict
 from flowaudio.export.onnx_io import Weights, export_graph
-from flowaudio.export.optimize import INT8_GRAPHS
+from flowaudio.export.optimize import INT8_GRAPHS, INT8_ONLY
 from flowaudio.export.verify import VerifyError, verify_voice
 from flowaudio.export.vocoder import VocoderGraph, VocoderSpectrumGraph, vocoder_metadata
 from flowaudio.export.wrappers import EncoderGraph, FusedGraph, VelocityGraph, speaker_mode
@@ -433,7 +433,7 @@ def _write_graphs(
 ) -> None:
     def stored_as(graph: str) -> Weights:
         # int8 reaches only the graphs where it pays and is safe (INT8_GRAPHS); the fused
-        # graph holds the encoder, so it stays float32 too.
+        # graph holds the encoder's duration path, so it stays float32.
         if weights is Weights.INT8 and graph not in INT8_GRAPHS:
             return Weights.FLOAT32
         return weights
@@ -461,6 +461,7 @@ def _write_graphs(
         },
         metadata("encoder"),
         stored_as("encoder"),
+        int8_only=INT8_ONLY["encoder"],  # what feeds the rounded durations stays float32
     )
     frames = 45  # odd, not a multiple of the U-Net's stride: the padding path is traced
     mask = (torch.arange(frames)[None, :] < torch.tensor([frames, 30])[:, None]).float()
@@ -594,8 +595,9 @@ def export_voice(
         out: the voice directory to write; an existing voice there is replaced.
         weights: ``"float32"``, ``"float16"`` (large weights stored as float16: half the size
             on disk, float32 inputs and arithmetic) or ``"int8"`` (MatMul weights of the
-            velocity network and the vocoder as int8: 0.64-0.8x the CPU time of float32, about
-            a third of their memory, a small measured error; see :mod:`flowaudio.export.optimize`).
+            velocity network, the vocoder and the encoder's transformer layers as int8, the
+            MatMuls int8 hurts most kept float32: 0.64-0.8x the CPU time of float32, about a
+            third of their memory, a small measured error; see :mod:`flowaudio.export.optimize`).
             int8 is for CPU inference: onnxruntime's CUDA provider may lack its dynamic-quantization
             kernels and fall back to the CPU for them; export float32 or float16 for GPUs.
         fp16: the same as ``weights="float16"`` (kept for existing callers).

@@ -39,8 +39,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     weights.add_argument(
         "--int8",
         action="store_true",
-        help="int8 matmul weights in the velocity network and vocoder (smaller and faster on "
-        "CPU; the encoder stays float32; verified against torch with wider bounds)",
+        help="int8 matmul weights in the velocity network, the vocoder and the encoder's "
+        "transformer layers (smaller and faster on CPU; the duration path and the matmuls "
+        "int8 hurts most stay float32; verified against torch with wider bounds)",
     )
     p.add_argument(
         "--fused", action="store_true", help="also write fused.onnx (text -> audio, Euler)"

@@ -20,6 +20,7 @@ import torch
 from flowaudio.audio.config import AUDIO_PRESETS
 from flowaudio.config import from_dict, to_dict
 from flowaudio.export import voice as voice_module
+from flowaudio.export.from_voice import load_voice_models
 from flowaudio.export.onnx_io import weights_to_float16
 from flowaudio.export.verify import FP32_BOUNDS, VerifyError, VerifyReport, verify_voice
 from flowaudio.export.voice import export_voice, load_acoustic, load_vocoder, voice_size
@@ -335,13 +336,17 @@ def test_int8_export_is_verified_smaller_and_close_to_float32(
     meta = export_voice(tiny_acoustic_run, tiny_vocoder_run, out, weights="int8")  # verified
     assert meta.provenance["weights"] == "int8"
     voice_text = (out / C.VOICE_JSON).read_text(encoding="utf-8")
-    quantized_graphs = {C.ENCODER_ONNX: False, C.VELOCITY_ONNX: True, C.VOCODER_ONNX: True}
-    for name, quantized in quantized_graphs.items():
+    for name in (C.ENCODER_ONNX, C.VELOCITY_ONNX, C.VOCODER_ONNX):
         proto = onnx.load(str(out / name))
-        ops = {node.op_type for node in proto.graph.node}
-        assert ("MatMulInteger" in ops) == quantized, name
+        assert "MatMulInteger" in {node.op_type for node in proto.graph.node}, name
         props = {p.key: p.value for p in proto.metadata_props}
         assert props[C.METADATA_VOICE_KEY] == _without_hashes(voice_text)
+    # in the encoder only the transformer layers: what feeds the rounded durations is float32
+    encoder = onnx.load(str(out / C.ENCODER_ONNX))
+    integer = [n.name for n in encoder.graph.node if n.op_type == "MatMulInteger"]
+    assert integer and all(n.startswith("/encoder/layers.") for n in integer)
+    floats = {p.key: p.value for p in encoder.metadata_props}["flowaudio.int8_float"]
+    assert "/duration/proj/Conv__cl_matmul" in floats.split(",")
     float_size = (tiny_voice / C.VELOCITY_ONNX).stat().st_size
     assert (out / C.VELOCITY_ONNX).stat().st_size < 0.7 * float_size
 
@@ -349,11 +354,30 @@ def test_int8_export_is_verified_smaller_and_close_to_float32(
     for text in ("The cat sat on the mat.", "A bird in the hand is worth two in the bush."):
         mel, audio = _mel_and_audio(ours, text)
         ref_mel, ref_audio = _mel_and_audio(reference, text)
-        assert mel.shape == ref_mel.shape  # the encoder stays float32: same durations
-        # measured on the tiny voice: mel L1 0.0037-0.0040, max 0.023, audio max 3e-4
-        assert 0 < np.abs(mel - ref_mel).mean() < 0.02
-        assert np.abs(mel - ref_mel).max() < 0.1
+        # int8 in the encoder's layers may move a token's duration by a frame on some CPU
+        # (measured here: equal lengths); the values are compared where the lengths agree.
+        frames, ref_frames = mel.shape[-1], ref_mel.shape[-1]
+        assert abs(frames - ref_frames) <= max(1, 0.03 * ref_frames)
+        if frames != ref_frames:
+            continue
+        # measured on the tiny voice: mel L1 0.008-0.010, max 0.23-0.29, audio max 5e-4 (with
+        # a float32 encoder: L1 0.004, max 0.023: int8 in the encoder moves mu)
+        assert 0 < np.abs(mel - ref_mel).mean() < 0.03
+        assert np.abs(mel - ref_mel).max() < 0.6
         assert np.abs(audio - ref_audio).max() < 5e-3
+
+    # Trainable again: the model rebuilt from the int8 voice is that voice's (dequantized
+    # weights, each within a 7-bit step of the float model's), within the int8 bounds of its
+    # graphs; the float parts (biases, norms, embeddings) come back exactly.
+    rebuilt = load_voice_models(out)
+    assert verify_voice(out, rebuilt.acoustic, rebuilt.vocoder).ok
+    float_state = load_acoustic(tiny_acoustic_run).model.state_dict()
+    moved = 0
+    for key, value in rebuilt.acoustic.state_dict().items():
+        ref = float_state[key]
+        assert torch.allclose(value, ref, rtol=0, atol=float(ref.abs().max()) / 100 + 1e-7), key
+        moved += not torch.equal(value, ref)
+    assert moved >= 20  # the quantized MatMul and convolution weights
 
     with pytest.raises(ValueError, match="unknown weight format 'int4'"):
         export_voice(tiny_acoustic_run, tiny_vocoder_run, tmp_path / "x", weights="int4")
