@@ -29,7 +29,7 @@ TEXT = (
 )
 
 
-def _memory() -> dict[str, float]:
+def memory_status() -> dict[str, float]:
     out = {}
     with open("/proc/self/status") as f:
         for line in f:
@@ -71,23 +71,23 @@ class TimedBackend:
 
 def _memory_child(args: argparse.Namespace) -> dict:
     """RSS by stage in this (fresh) process: the graphs' sessions one by one, or the voice."""
-    stages = {"python": _memory()}
+    stages = {"python": memory_status()}
     from flowaudio.runtime import session, synthesizer
 
-    stages["import flowaudio.runtime"] = _memory()
+    stages["import flowaudio.runtime"] = memory_status()
     path = Path(args.voice)
     if args.memory_child == "sessions":
         kept = []  # alive until the end, as in a loaded voice
         for name in ("encoder.onnx", "velocity.onnx", "vocoder.onnx"):
             if (path / name).is_file():
                 kept.append(session.make_session(path / name, ["CPUExecutionProvider"], 2))
-                stages[f"+ session {name}"] = _memory()
+                stages[f"+ session {name}"] = memory_status()
         return stages
     voice = synthesizer.Voice.load(path, threads=args.threads, providers="cpu")
-    stages["Voice.load"] = _memory()
+    stages["Voice.load"] = memory_status()
     for i in (1, 2):
         voice.synthesize(args.text, seed=0, steps=args.steps)
-        stages[f"synthesis {i}"] = _memory()
+        stages[f"synthesis {i}"] = memory_status()
     return stages
 
 
