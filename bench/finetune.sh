@@ -4,7 +4,7 @@
 # speaker) and the old speakers (WER and similarity before/after), at STEPS (default: 1, the
 # shipped one-step voice's default; the fine-tuned voice keeps the source voice's defaults).
 #
-# example (2 CPU cores; one run per amount of audio, 45 passes over it, 200 steps at least):
+# example (2 CPU cores; one run per amount of audio, 35 passes over it, 200 steps at least):
 #   OMP_NUM_THREADS=1 bash bench/finetune.sh work/finetune "2 5 10 20"
 #   ADAPT=--full bash bench/finetune.sh work/finetune-full 10      # full fine-tuning instead
 #   SOURCE=voices/mine STEPS=2 bash bench/finetune.sh work/ft-mine 10   # another source voice
