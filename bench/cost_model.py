@@ -38,6 +38,7 @@ import numpy as np
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
 
+from run import script_parser  # noqa: E402
 from runtime_profile import TEXT  # noqa: E402  (the same sentence as the time profile)
 
 
@@ -166,11 +167,7 @@ def measure(voice: str, runs: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__[__doc__.index("example:") :],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--voice", default="default", help="voice directory or 'default'")
     parser.add_argument("--runs", type=int, default=10, help="timed runs per measurement")
     parser.add_argument("--out", help="JSON file to write")

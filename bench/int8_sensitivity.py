@@ -21,7 +21,6 @@ example:
 
 from __future__ import annotations
 
-import argparse
 import csv
 import logging
 import statistics
@@ -32,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import host_info, write_result
+from run import host_info, script_parser, write_result
 
 
 class Recorder:
@@ -108,11 +107,7 @@ def timing(sess, feeds, runs: int) -> float:
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__[__doc__.index("example:") :],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = script_parser(__doc__)
     p.add_argument("--voice", required=True, type=Path, help="a float32 voice directory")
     p.add_argument("--test-set", required=True, type=Path, help="CSV audio_path|speaker|text")
     p.add_argument("--sentences", type=int, default=12, help="sentences whose inputs are recorded")

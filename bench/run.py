@@ -104,6 +104,15 @@ def write_result(path: Path | None, result: dict[str, Any], indent: int = 1) -> 
     path.write_text(json.dumps(result, indent=indent) + "\n", encoding="utf-8")
 
 
+def script_parser(doc: str) -> argparse.ArgumentParser:
+    """A bench script's parser: its docstring's first paragraph, then from 'example:' on."""
+    return argparse.ArgumentParser(
+        description=doc.split("\n\n")[0],
+        epilog=doc[doc.index("example:") :],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+
+
 # -- peers -----------------------------------------------------------------------------------
 
 

@@ -13,23 +13,18 @@ example:
 
 from __future__ import annotations
 
-import argparse
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import host_info, write_result
+from run import host_info, script_parser, write_result
 from runtime import PARAGRAPH, PARAGRAPH_LONG_FIRST, TEXTS
 from runtime_profile import memory_status
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__[__doc__.index("example:") :],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = script_parser(__doc__)
     p.add_argument("--voice", type=Path, default=None, help="voice directory (default: embedded)")
     p.add_argument("--minutes", type=float, default=10.0, help="audio to stream, in minutes")
     p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")

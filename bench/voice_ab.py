@@ -11,23 +11,18 @@ example:
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from run import host_info, write_result
+from run import host_info, script_parser, write_result
 from runtime import TEXTS, recorded_path
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0],
-        epilog=__doc__[__doc__.index("example:") :],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
+    p = script_parser(__doc__)
     p.add_argument("voices", nargs="+", type=Path, help="voice directories (the first is the base)")
     p.add_argument("--threads", type=int, default=2, help="onnxruntime intra-op threads")
     p.add_argument("--rounds", type=int, default=10, help="timed rounds (after one warm-up)")
