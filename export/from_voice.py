@@ -31,7 +31,7 @@ How graph tensors map back to ``state_dict`` keys (TorchScript exporter, opset 1
   float model it was exported from; onnxruntime's quantizer stores a Gemm's weight transposed as
   ``NAME_Transposed``; a convolution the export rewrote as a MatMul (its int8 form, see
   :func:`flowaudio.export.optimize.conv1d_as_matmul`) holds ``W2[j C_in + c, o] = W[o, c, j]``
-  under ``SCOPE/Conv__cl_weight``, k read from its ``..._start{j}`` slice constants.
+  under ``SCOPE/Conv__cl_weight``, k the number of its im2col ``SCOPE/Conv__cl_slice{j}`` nodes.
 """
 
 from __future__ import annotations

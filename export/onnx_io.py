@@ -36,11 +36,7 @@ from onnx import TensorProto, helper, numpy_helper
 from torch import Tensor, nn
 
 from flowaudio.config import parse_choice
-from flowaudio.export.optimize import (
-    conv1d_as_matmul,
-    int8_sensitive,
-    quantize_int8,
-)
+from flowaudio.export.optimize import conv1d_as_matmul, int8_sensitive, quantize_int8
 from flowaudio.runtime.contract import OPSET
 
 __all__ = ["FP16_MIN_ELEMENTS", "Weights", "export_graph", "set_metadata", "weights_to_float16"]

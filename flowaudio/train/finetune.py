@@ -97,8 +97,8 @@ def derive_train_config(train_frames: int, adaptation: Adaptation | str):
     """Training settings for ``train_frames`` mel frames of training audio.
 
     - batch: a quarter of the data's frames, within [1000, 6000] (at least ~4 updates per pass);
-    - steps: 35 passes over the data, within [200, 3000] (3 and 5 min: 200 steps; 10 min:
-      ~190-220 steps, ~25-30 min on 2 CPU cores; 20 min: ~440). Measured on the default voice:
+    - steps: 35 passes over the data, within [200, 3000] (2 to 10 min: 200 steps, measured 23
+      min at 10 on 2 CPU cores; 20 min: 407 steps, 44 min). Measured on the default voice:
       the validation loss flattened after ~40 passes at 5 minutes and after ~32 at 10 minutes
       (45 passes, 240 steps, 33 min: past the 30-minute budget), so more passes only cost
       time; early stopping ends a run sooner when it stops improving;
